@@ -1,0 +1,1 @@
+"""The ports: everything a function may touch, as small typed interfaces."""

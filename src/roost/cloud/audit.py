@@ -1,0 +1,49 @@
+"""The audit trail: who changed what, when, with the item before and after.
+
+Tables declared with `TableSpec(audit=True)` are audited by the Table adapter itself, inside the
+same transaction as the write (SQLite: the adapter sees both images; DynamoDB: a stream with
+NEW_AND_OLD_IMAGES feeds the same records), so no write escapes it and no record lies about a
+write that did not commit. The actor comes from `current_actor`, which the host sets per request
+and per event delivery.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from roost.cloud.table import IndexSpec, TableSpec, encode_key
+
+AUDIT = TableSpec(
+    name="roost_audit",
+    pk="pk",  # the app, e.g. "desks"
+    sk="sk",  # "<ISO time>#<ULID>": newest last
+    indexes=(IndexSpec("by_record", pk="record", sk="sk"),),
+)
+
+current_actor: ContextVar[str | None] = ContextVar("roost_actor", default=None)
+"""Who is acting: a user id, "system", or "handler:<name>" for event handlers."""
+
+
+def record_id(table: str, key: dict[str, Any]) -> str:
+    """The audit trail's name for one item: "<table>#<encoded key>"."""
+    return f"{table}#{encode_key(key)}"
+
+
+def audit_item(
+    *, table: TableSpec, key: dict[str, Any], op: str, before: dict[str, Any] | None,
+    after: dict[str, Any] | None, actor: str | None, at_iso: str, entry_id: str,
+) -> dict[str, Any]:
+    """The audit record one write produces. `op` is "put", "update" or "delete"."""
+    return {
+        "pk": table.app,
+        "sk": f"{at_iso}#{entry_id}",
+        "record": record_id(table.name, key),
+        "table": table.name,
+        "key": dict(key),
+        "op": op,
+        "before": before,
+        "after": after,
+        "actor": actor or "system",
+        "at": at_iso,
+    }
