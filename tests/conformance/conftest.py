@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from roost.cloud.clock import FrozenClock
-from roost.cloud.table import TableSpec, Tables
+from roost.cloud.table import Tables, TableSpec
 
 TABLE_ADAPTERS = ["sqlite"]
 BLOB_ADAPTERS = ["files"]
