@@ -88,7 +88,7 @@ def backoff(attempt: int, *, base: float, cap: float, jitter: float = 0.5,
     """Seconds to wait after failed attempt number `attempt` (1-based): base * 2**(attempt-1),
     capped, then shortened by up to `jitter` of itself so retries of a burst spread out."""
     if attempt < 1:
-        raise ValueError("attempt counts from 1")
+        raise Invalid(f"attempt {attempt}: attempts count from 1", code="invalid_attempt")
     delay = min(cap, base * 2.0 ** min(attempt - 1, 64))
     return delay * (1.0 - jitter * rand())
 
@@ -116,10 +116,12 @@ class LocalDispatcher:
         jitter: float = 0.5,
         poll: float = 1.0,
     ) -> None:
-        if max_attempts < 1 or workers < 1:
-            raise ValueError("max_attempts and workers must be at least 1")
-        if lease <= 0 or base_delay < 0 or max_delay < base_delay or not 0 <= jitter <= 1:
-            raise ValueError("need lease > 0, 0 <= base_delay <= max_delay, 0 <= jitter <= 1")
+        if max_attempts < 1 or workers < 1 or lease <= 0 or poll <= 0:
+            raise Invalid("the dispatcher needs max_attempts >= 1, workers >= 1, lease > 0 and "
+                          "poll > 0", code="invalid_dispatcher_config")
+        if not 0 <= base_delay <= max_delay or not 0 <= jitter <= 1:
+            raise Invalid("the dispatcher needs 0 <= base_delay <= max_delay and "
+                          "0 <= jitter <= 1", code="invalid_dispatcher_config")
         self._tables = tables
         self._outbox: Table = tables.table(OUTBOX.name)
         self._deliveries: Table = tables.table(DELIVERIES.name)
@@ -163,7 +165,7 @@ class LocalDispatcher:
 
     def run_once(self) -> int:
         """Fan out the outbox, then deliver what is due now, one after another in this thread."""
-        self._fan_out()
+        self.fan_out()
         count = 0
         for item in self._due(self._clock.now()):
             claimed = self._claim(item)
@@ -175,7 +177,7 @@ class LocalDispatcher:
     def _pass_in_background(self) -> int:
         """As `run_once`, but each handler runs on the pool; a delivery is claimed only once a
         worker is free, so its lease does not run down while it waits in line."""
-        self._fan_out()
+        self.fan_out()
         count = 0
         for item in self._due(self._clock.now()):
             while not self._slots.acquire(timeout=0.1):
@@ -205,22 +207,25 @@ class LocalDispatcher:
 
     # ----------------------------------------------------------------------- fan-out
 
-    def _fan_out(self) -> None:
-        """Move outbox events into deliveries, many events per transaction while nobody races;
-        on a cancelled batch, one event per transaction (losing a race is then harmless)."""
+    def fan_out(self) -> int:
+        """Move outbox events into deliveries now; returns how many events were moved.
+
+        Many events go in one transaction while nobody races; a cancelled batch is retried one
+        event per transaction, where losing the race to another dispatcher is harmless."""
         batch: list[list[Op]] = []
-        size = 0
+        size = moved = 0
         for item in self._pages(self._outbox, "pending"):
             ops = self._fan_out_ops(item)
             if ops is None:
                 continue
             if size + len(ops) > MAX_TRANSACT_OPS:
-                self._commit_fan_out(batch)
+                moved += self._commit_fan_out(batch)
                 batch, size = [], 0
             batch.append(ops)
             size += len(ops)
         if batch:
-            self._commit_fan_out(batch)
+            moved += self._commit_fan_out(batch)
+        return moved
 
     def _fan_out_ops(self, item: Item) -> list[Op] | None:
         event_id, event_type = item["sk"], item["type"]
@@ -243,20 +248,19 @@ class LocalDispatcher:
             ops.append(Put(DELIVERIES.name, delivery, condition=attr("event").not_exists()))
         return ops
 
-    def _commit_fan_out(self, batch: list[list[Op]]) -> None:
+    def _commit_fan_out(self, batch: list[list[Op]]) -> int:
         try:
             self._tables.transact([op for ops in batch for op in ops])
-            return
+            return len(batch)
         except TransactionCanceled:
             if len(batch) == 1:
                 log.debug("fan_out_lost_race")
-                return
+                return 0
         except Invalid:
             if len(batch) == 1:
                 log.exception("fan_out_refused")
-                return
-        for ops in batch:
-            self._commit_fan_out([ops])
+                return 0
+        return sum(self._commit_fan_out([ops]) for ops in batch)
 
     # ----------------------------------------------------------------------- delivery
 
