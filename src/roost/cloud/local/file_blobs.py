@@ -319,6 +319,8 @@ class FileBlobs:
         """Blob files whose key starts with `prefix`, in key order, walking only the folders
         that can hold such keys. With `with_debris`, stale temp files too (key "")."""
         head, _, _ = prefix.rpartition("/")
+        if head and any(s in ("", ".", "..") for s in head.split("/")):
+            return []  # no key has such a folder: "./a" names nothing, not "a"
         segments = [s.replace("%", "%25") for s in head.split("/")] if head else []
         start = self._root.joinpath(*segments)
         if segments:
