@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from roost.cloud.events import Event, publish
 from roost.cloud.ids import new_id
 from roost.cloud.local.dispatcher import TABLES, LocalDispatcher, backoff
 from roost.cloud.local.sqlite_table import SqliteTables
-from roost.cloud.table import Tables
+from roost.cloud.table import Op, Table, Tables
 
 
 @pytest.fixture
@@ -315,3 +315,38 @@ def test_stop_reports_a_handler_still_running(tables: Tables, clock: FrozenClock
     assert d.stop(0.2) is False
     release.set()
     assert wait_until(lambda: d.pending() == 0)
+
+
+class RivalFirst:
+    """The real tables, except that a rival dispatcher runs a whole pass just before our next
+    transaction: the race in which both read the same outbox and both try to fan it out."""
+
+    def __init__(self, tables: Tables, rival: LocalDispatcher) -> None:
+        self._tables = tables
+        self.rival: LocalDispatcher | None = rival
+
+    def table(self, name: str) -> Table:
+        return self._tables.table(name)
+
+    def transact(self, ops: Sequence[Op]) -> None:
+        rival, self.rival = self.rival, None
+        if rival is not None:
+            assert rival.run_once() > 0
+        self._tables.transact(ops)
+
+    def purge_expired(self) -> int:
+        return self._tables.purge_expired()
+
+
+def test_fan_out_lost_to_a_rival_delivers_nothing_twice(
+        open_tables: Callable[[], Tables], clock: FrozenClock) -> None:
+    got: Counter[str] = Counter()
+    rival = LocalDispatcher(open_tables(), clock=clock)
+    racing = RivalFirst(open_tables(), rival)
+    late = LocalDispatcher(racing, clock=clock)
+    for d in (rival, late):
+        d.subscribe("rooms.booked", "rooms.h", lambda e: got.update([e.id]))
+    ids = [emit(open_tables(), clock, i=i).id for i in range(5)]
+    assert late.run_once() == 0  # its fan-out lost: the rival had moved and delivered them all
+    assert racing.rival is None
+    assert got == Counter(ids) and late.pending() == 0
