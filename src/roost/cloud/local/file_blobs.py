@@ -24,6 +24,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -105,29 +106,28 @@ class FileBlobs:
         try:
             digest = hashlib.md5(usedforsecurity=False)
             size = 0
-            for chunk in _chunks(body):
+            for chunk in _chunks(body):  # the body's own errors pass through unchanged
                 size += len(chunk)
                 if max_bytes is not None and size > max_bytes:
                     raise TooLarge(f"blob {key!r} is larger than {max_bytes} bytes",
                                    code="too_large", max_bytes=max_bytes)
                 digest.update(chunk)
-                f.write(chunk)
+                with _disk(key):
+                    f.write(chunk)
             info = BlobInfo(key=key, size=size, content_type=content_type,
                             etag=digest.hexdigest(), last_modified=self._clock.now(),
                             metadata=meta)
-            f.write(_trailer(info))
-            f.flush()
-            os.fsync(f.fileno())
-            f.close()
-            os.replace(tmp, path)
-        except BaseException as exc:
+            with _disk(key):
+                f.write(_trailer(info))
+                f.flush()
+                os.fsync(f.fileno())
+                f.close()
+                os.replace(tmp, path)
+                _fsync_dir(path.parent)
+        except BaseException:
             f.close()
             tmp.unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise Unavailable(f"could not store blob {key!r}: {exc.strerror or exc}",
-                                  code="blob_storage_failed") from exc
             raise
-        _fsync_dir(path.parent)
         return info
 
     def delete(self, key: str) -> bool:
@@ -302,8 +302,7 @@ class FileBlobs:
                 raise Unavailable(f"could not store blob {key!r}: its folder keeps vanishing",
                                   code="blob_storage_failed") from None
             except OSError as exc:
-                raise Unavailable(f"could not store blob {key!r}: {exc.strerror or exc}",
-                                  code="blob_storage_failed") from exc
+                raise _storage_failed(key, exc) from exc
 
     def _prune_dirs(self, folder: Path) -> None:
         """Remove folders a delete left empty, up to the root (S3 has no folders to keep)."""
@@ -493,6 +492,20 @@ def _open_blob(path: Path, key: str) -> BinaryIO:
 
 def _not_found(key: str) -> NotFound:
     return NotFound(f"there is no blob {key!r}", code="blob_not_found")
+
+
+@contextmanager
+def _disk(key: str) -> Iterator[None]:
+    """A failing disk (full, read-only) is a 503 the caller may retry, not a 500."""
+    try:
+        yield
+    except OSError as exc:
+        raise _storage_failed(key, exc) from exc
+
+
+def _storage_failed(key: str, exc: OSError) -> Unavailable:
+    return Unavailable(f"could not store blob {key!r}: {exc.strerror or exc}",
+                       code="blob_storage_failed")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
