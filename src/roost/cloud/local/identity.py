@@ -10,6 +10,7 @@ the deployment secret, passwords are argon2id hashes, refresh tokens are stored 
 
 from __future__ import annotations
 
+import copy
 import hmac
 import logging
 import re
@@ -137,6 +138,13 @@ class LocalIdentity:
         self.access = AccessTokens(secret, ttl=access_ttl)
         self.refresh_ttl = refresh_ttl
         self._code_key = derive_key(secret, "one-time-code")
+
+    def using(self, tables: Tables) -> LocalIdentity:
+        """This identity writing through `tables`: the guarded Tables of one function call, so
+        the auth routes' declarations are enforced and the events they publish are seen."""
+        bound = copy.copy(self)
+        bound.tables = tables
+        return bound
 
     # ------------------------------------------------------------------ one-time codes
 
@@ -479,9 +487,9 @@ class LocalIdentity:
 
     def _grant_put(self, user_id: str, email: str, grant: Grant, by: str, now: datetime) -> Put:
         return Put(GRANTS.name, {
-            "user_id": user_id, "grant": _grant_sk(grant), "role": _grant_sk(grant),
-            "app": grant.app, "scope": grant.scope, "email": email, "granted_by": by,
-            "granted_at": now.isoformat()})
+            "user_id": user_id, "grant": _grant_sk(grant), "role_key": _grant_sk(grant),
+            "app": grant.app, "role": grant.role, "scope": grant.scope, "email": email,
+            "granted_by": by, "granted_at": now.isoformat()})
 
     def _finish(self, address: str, *, method: str, first: list[Op],
                 password_hash: str | None = None) -> Tokens:
@@ -492,12 +500,12 @@ class LocalIdentity:
             item = self._user_item(address)
             if item is None:
                 user_id, user_ops = self._new_user_ops(address, now, password_hash)
+            elif password_hash:
+                # A sign-up code for an address that has an account: its owner was mailed a
+                # notice, never this code, so whoever holds it guessed. Never a password reset.
+                raise wrong_code()
             else:
                 user_id, user_ops = item["id"], []
-                if password_hash:
-                    user_ops = [Update(USERS.name, {"id": user_id},
-                                       set={"password_hash": password_hash},
-                                       condition=attr("id").exists())]
             admin = Grant(SYSTEM_APP, SYSTEM_ADMIN)
             if address in self.admin_emails and (item is None
                                                  or admin not in self.grants_of(user_id)):

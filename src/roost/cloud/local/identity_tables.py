@@ -37,7 +37,7 @@ GRANTS = TableSpec(
     name="roost_grants",
     pk="user_id",
     sk="grant",  # "app#role#scope"
-    indexes=(IndexSpec("by_role", pk="role", sk="user_id"),),  # role = "app#role#scope"
+    indexes=(IndexSpec("by_role", pk="role_key", sk="user_id"),),  # "app#role#scope" again
     audit=True,
 )
 """Role grants. Audited: who granted what to whom is exactly what an admin asks later."""
