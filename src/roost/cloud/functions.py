@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 
@@ -184,6 +185,7 @@ class Function:
     template: str | None = None
     event_type: str | None = None
     cron: str | None = None
+    tz: str = "UTC"
     body_model: Any = None  # a pydantic model class, `bytes` (raw body) or None
     query_model: type[BaseModel] | None = None
     path_params: Mapping[str, Any] = field(default_factory=dict)  # name -> type
@@ -198,8 +200,8 @@ class Function:
         """A JSON-ready record of the declaration, for tooling and templates."""
         return {"kind": self.kind, "app": self.app, "name": self.name, "method": self.method,
                 "path": self.path, "roles": list(self.roles), "uses": self.uses.describe(),
-                "event_type": self.event_type, "cron": self.cron, "summary": self.summary,
-                "template": self.template}
+                "event_type": self.event_type, "cron": self.cron, "tz": self.tz,
+                "summary": self.summary, "template": self.template}
 
     # -- permission ---------------------------------------------------------------------------
 
@@ -439,7 +441,7 @@ class App:
 
         return decorate
 
-    def schedule(self, name: str, cron: str, *, uses: Uses = NOTHING
+    def schedule(self, name: str, cron: str, *, uses: Uses = NOTHING, tz: str = "UTC"
                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """A periodic job `f(ctx[, event])`, fired once per period across all processes. It runs
         as the handler of the event `schedule.<app>.<name>`, so it gets retries too."""
@@ -450,11 +452,15 @@ class App:
         if not croniter.is_valid(cron):
             raise DeclarationError(f"schedule {name}: {cron!r} is not a cron expression "
                                    "(five fields: minute hour day month weekday)")
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise DeclarationError(f"schedule {name}: {tz!r} is not a time zone") from exc
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             n = self._check_callable(func, 1, 2)
             self._add(Function(kind="schedule", app=self.name, name=self._name(func), func=func,
-                               uses=self._check_uses(func, uses), cron=cron,
+                               uses=self._check_uses(func, uses), cron=cron, tz=tz,
                                event_type=f"schedule.{self.name}.{name}", passes_event=n == 2,
                                summary=_first_line(func)))
             return func
