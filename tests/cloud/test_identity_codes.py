@@ -23,50 +23,50 @@ def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
-def test_a_mailed_code_signs_in_and_creates_the_user_once(ident, tables):
+def test_a_mailed_code_signs_in_and_creates_the_user_once(ident, id_tables):
     ident.request_code("  Ana@Example.COM ", client="10.0.0.1")
-    (event,) = events(tables, CODE_EVENT)
+    (event,) = events(id_tables, CODE_EVENT)
     assert set(event["data"]) == {"email", "code_id"}  # the event carries no code
-    first = ident.verify_code(ANA, mailed_code(ident, tables, ANA), client="10.0.0.1")
+    first = ident.verify_code(ANA, mailed_code(ident, id_tables, ANA), client="10.0.0.1")
     assert isinstance(first, Tokens) and first.email == ANA
 
     ident.request_code(ANA, client="10.0.0.1")
-    second = ident.verify_code(ANA, mailed_code(ident, tables, ANA), client="10.0.0.1")
+    second = ident.verify_code(ANA, mailed_code(ident, id_tables, ANA), client="10.0.0.1")
     assert second.user_id == first.user_id
     assert [u.email for u in ident.list_users()[0]] == [ANA]
 
 
-def test_the_code_is_stored_nowhere(ident, tables):
+def test_the_code_is_stored_nowhere(ident, id_tables):
     ident.request_code(ANA, client=None)
-    code = mailed_code(ident, tables, ANA)
+    code = mailed_code(ident, id_tables, ANA)
     assert code.isdigit() and len(code) == 6
-    assert code not in repr(all_items(tables))
+    assert code not in repr(all_items(id_tables))
 
 
-def test_a_code_lives_ten_minutes(ident, tables, clock):
+def test_a_code_lives_ten_minutes(ident, id_tables, clock):
     ident.request_code(ANA, client=None)
     clock.advance(minutes=9, seconds=59)
-    ident.verify_code(ANA, mailed_code(ident, tables, ANA), client=None)
+    ident.verify_code(ANA, mailed_code(ident, id_tables, ANA), client=None)
 
     ident.request_code(ANA, client=None)
     clock.advance(minutes=10)
     with pytest.raises(Unauthorized) as exc:
-        ident.verify_code(ANA, mailed_code(ident, tables, ANA), client=None)
+        ident.verify_code(ANA, mailed_code(ident, id_tables, ANA), client=None)
     assert exc.value.code == "code_invalid"
 
 
-def test_the_fifth_try_may_be_right(ident, tables):
+def test_the_fifth_try_may_be_right(ident, id_tables):
     ident.request_code(ANA, client=None)
-    code = mailed_code(ident, tables, ANA)
+    code = mailed_code(ident, id_tables, ANA)
     for _ in range(4):
         with pytest.raises(Unauthorized, match="wrong or has expired"):
             ident.verify_code(ANA, wrong(code), client=None)
     assert ident.verify_code(ANA, code, client=None).email == ANA
 
 
-def test_the_sixth_try_fails_even_with_the_right_code(ident, tables):
+def test_the_sixth_try_fails_even_with_the_right_code(ident, id_tables):
     ident.request_code(ANA, client=None)
-    code = mailed_code(ident, tables, ANA)
+    code = mailed_code(ident, id_tables, ANA)
     for _ in range(5):
         with pytest.raises(Unauthorized) as exc:
             ident.verify_code(ANA, wrong(code), client=None)
@@ -76,20 +76,20 @@ def test_the_sixth_try_fails_even_with_the_right_code(ident, tables):
     assert exc.value.code == "code_exhausted"
     # A new code starts over.
     ident.request_code(ANA, client=None)
-    assert ident.verify_code(ANA, mailed_code(ident, tables, ANA), client=None)
+    assert ident.verify_code(ANA, mailed_code(ident, id_tables, ANA), client=None)
 
 
-def test_a_code_works_once(ident, tables):
+def test_a_code_works_once(ident, id_tables):
     ident.request_code(ANA, client=None)
-    code = mailed_code(ident, tables, ANA)
+    code = mailed_code(ident, id_tables, ANA)
     ident.verify_code(ANA, code, client=None)
     with pytest.raises(Unauthorized, match="wrong or has expired"):
         ident.verify_code(ANA, code, client=None)
 
 
-def test_two_racing_right_answers_sign_in_once(ident, tables):
+def test_two_racing_right_answers_sign_in_once(ident, id_tables):
     ident.request_code(ANA, client=None)
-    code = mailed_code(ident, tables, ANA)
+    code = mailed_code(ident, id_tables, ANA)
     barrier = threading.Barrier(2)
     results: list[object] = []
 
@@ -109,11 +109,11 @@ def test_two_racing_right_answers_sign_in_once(ident, tables):
     assert len(ident.list_users()[0]) == 1
 
 
-def test_a_new_code_replaces_the_previous_one(ident, tables):
+def test_a_new_code_replaces_the_previous_one(ident, id_tables):
     ident.request_code(ANA, client=None)
-    old = mailed_code(ident, tables, ANA)
+    old = mailed_code(ident, id_tables, ANA)
     ident.request_code(ANA, client=None)
-    new = mailed_code(ident, tables, ANA)
+    new = mailed_code(ident, id_tables, ANA)
     if old != new:
         with pytest.raises(Unauthorized):
             ident.verify_code(ANA, old, client=None)
@@ -131,19 +131,19 @@ def test_codes_are_limited_per_email(ident, clock):
     ident.request_code(ANA, client="10.0.0.99")
 
 
-def test_codes_are_limited_per_client(ident, tables):
+def test_codes_are_limited_per_client(ident, id_tables):
     for i in range(30):
         ident.request_code(f"user{i}@example.com", client="203.0.113.7")
     with pytest.raises(RateLimited):
         ident.request_code("late@example.com", client="203.0.113.7")
     ident.request_code("late@example.com", client="203.0.113.8")
     # The refused request counted against nothing and published nothing.
-    assert len(events(tables, CODE_EVENT)) == 31
+    assert len(events(id_tables, CODE_EVENT)) == 31
 
 
-def test_verifications_are_limited_per_client(ident, tables):
+def test_verifications_are_limited_per_client(ident, id_tables):
     ident.request_code(ANA, client=None)
-    code = mailed_code(ident, tables, ANA)
+    code = mailed_code(ident, id_tables, ANA)
     for i in range(30):
         with pytest.raises(Unauthorized):
             ident.verify_code(f"x{i}@example.com", code, client="198.51.100.1")
@@ -161,28 +161,28 @@ def test_the_allowed_pattern_is_a_case_insensitive_full_match(make_identity):
         assert exc.value.code == "email_not_allowed" and exc.value.status == 403
 
 
-def test_a_case_sensitive_deployment_keeps_the_local_part(make_identity, tables):
+def test_a_case_sensitive_deployment_keeps_the_local_part(make_identity, id_tables):
     ident = make_identity(allowed_email_pattern=r"[a-z]+@example\.com",
                           email_case_sensitive=True)
     with pytest.raises(Forbidden):
         ident.request_code("Ana@example.com", client=None)
     ident.request_code("ana@EXAMPLE.com", client=None)  # domains are never case-sensitive
-    assert events(tables, CODE_EVENT)[-1]["data"]["email"] == "ana@example.com"
+    assert events(id_tables, CODE_EVENT)[-1]["data"]["email"] == "ana@example.com"
 
 
-def test_no_enumeration_the_answers_do_not_depend_on_the_account(ident, tables):
+def test_no_enumeration_the_answers_do_not_depend_on_the_account(ident, id_tables):
     ident.request_code(ANA, client=None)
-    ident.verify_code(ANA, mailed_code(ident, tables, ANA), client=None)  # ana exists now
+    ident.verify_code(ANA, mailed_code(ident, id_tables, ANA), client=None)  # ana exists now
 
     answers = []
     for email in (ANA, "nobody@example.com"):
         answers.append(ident.request_code(email, client=None))
-        code = mailed_code(ident, tables, email)
+        code = mailed_code(ident, id_tables, email)
         with pytest.raises(Unauthorized) as exc:
             ident.verify_code(email, wrong(code), client=None)
         answers.append((type(exc.value), exc.value.code, exc.value.message))
     assert answers[0:2] == answers[2:4]
-    shapes = {tuple(sorted(e["data"])) for e in events(tables, CODE_EVENT)}
+    shapes = {tuple(sorted(e["data"])) for e in events(id_tables, CODE_EVENT)}
     assert shapes == {("code_id", "email")}
 
 

@@ -21,17 +21,17 @@ CHEAP = PasswordHasher.from_parameters(CHEAPEST)  # the policy is under test, no
 
 
 @pytest.fixture
-def tables(tmp_path: Path, clock: FrozenClock) -> Iterator[SqliteTables]:
+def id_tables(tmp_path: Path, clock: FrozenClock) -> Iterator[SqliteTables]:
     t = SqliteTables(tmp_path / "identity.sqlite", [*TABLES, OUTBOX], clock=clock)
     yield t
     t.close()
 
 
 @pytest.fixture
-def make_identity(tables: SqliteTables, clock: FrozenClock) -> Callable[..., LocalIdentity]:
+def make_identity(id_tables: SqliteTables, clock: FrozenClock) -> Callable[..., LocalIdentity]:
     def make(**kwargs: Any) -> LocalIdentity:
         kwargs.setdefault("password_hasher", CHEAP)
-        return LocalIdentity(tables, clock=clock, secret=SECRET, **kwargs)
+        return LocalIdentity(id_tables, clock=clock, secret=SECRET, **kwargs)
 
     return make
 
@@ -41,21 +41,21 @@ def ident(make_identity: Callable[..., LocalIdentity]) -> LocalIdentity:
     return make_identity()
 
 
-def events(tables: SqliteTables, type: str | None = None) -> list[dict[str, Any]]:
-    items = tables.table(OUTBOX.name).query("pending").items
+def events(id_tables: SqliteTables, type: str | None = None) -> list[dict[str, Any]]:
+    items = id_tables.table(OUTBOX.name).query("pending").items
     return [i for i in items if type is None or i["type"] == type]
 
 
-def mailed_code(ident: LocalIdentity, tables: SqliteTables, email: str,
+def mailed_code(ident: LocalIdentity, id_tables: SqliteTables, email: str,
                 type: str = "auth.code_requested") -> str:
     """What the mail handler would send: the code recomputed from the last event's code id."""
-    data = events(tables, type)[-1]["data"]
+    data = events(id_tables, type)[-1]["data"]
     assert data["email"] == email
     return ident.code_for(data["code_id"], email)
 
 
-def all_items(tables: SqliteTables) -> list[dict[str, Any]]:
+def all_items(id_tables: SqliteTables) -> list[dict[str, Any]]:
     out = []
     for spec in [*TABLES, OUTBOX]:
-        out.extend(tables.table(spec.name).scan().items)
+        out.extend(id_tables.table(spec.name).scan().items)
     return out

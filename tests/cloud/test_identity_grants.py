@@ -15,29 +15,29 @@ ANA = "ana@example.com"
 ALPHA_ADMIN = Grant("desks", "office_admin", "alpha")
 
 
-def sign_in(ident: LocalIdentity, tables, email: str):
+def sign_in(ident: LocalIdentity, id_tables, email: str):
     ident.request_code(email, client=None)
-    return ident.verify_code(email, mailed_code(ident, tables, email), client=None)
+    return ident.verify_code(email, mailed_code(ident, id_tables, email), client=None)
 
 
-def test_a_grant_shows_in_the_principal_and_is_audited(ident, tables):
-    tokens = sign_in(ident, tables, ANA)
+def test_a_grant_shows_in_the_principal_and_is_audited(ident, id_tables):
+    tokens = sign_in(ident, id_tables, ANA)
     ident.grant("ANA@example.com", ALPHA_ADMIN, by="admin-1")
     principal = ident.authenticate(tokens.access_token)  # grants are read per request
     assert principal.has("desks", "office_admin", "alpha")
     assert not principal.has("desks", "office_admin", "beta")
-    (record,) = tables.table("roost_audit").query("roost").items
+    (record,) = id_tables.table("roost_audit").query("roost").items
     assert (record["op"], record["actor"], record["after"]["scope"]) == ("put", "admin-1",
                                                                           "alpha")
 
 
-def test_a_grant_prepares_an_account_before_its_first_sign_in(ident, tables):
+def test_a_grant_prepares_an_account_before_its_first_sign_in(ident, id_tables):
     user = ident.grant("new@example.com", ALPHA_ADMIN, by="cli")
     assert ident.grants_of(user.id) == {ALPHA_ADMIN}
-    assert sign_in(ident, tables, "new@example.com").user_id == user.id
+    assert sign_in(ident, id_tables, "new@example.com").user_id == user.id
 
 
-def test_revoke(ident, tables):
+def test_revoke(ident, id_tables):
     user = ident.grant(ANA, ALPHA_ADMIN, by="cli")
     ident.grant(ANA, Grant("rooms", "admin"), by="cli")
     assert ident.revoke(ANA, ALPHA_ADMIN, by="cli") is True
@@ -71,15 +71,15 @@ def test_grants_respect_the_allowed_pattern(make_identity):
         ident.grant("eve@evil.org", ALPHA_ADMIN, by="cli")
 
 
-def test_admin_emails_become_admins_on_sign_in(make_identity, tables):
+def test_admin_emails_become_admins_on_sign_in(make_identity, id_tables):
     ident = make_identity(admin_emails=["Boss@Example.com"])
-    tokens = sign_in(ident, tables, "boss@example.com")
+    tokens = sign_in(ident, id_tables, "boss@example.com")
     assert ident.authenticate(tokens.access_token).is_system_admin
-    assert sign_in(ident, tables, "boss@example.com")  # a second sign-in adds nothing
-    assert not ident.authenticate(sign_in(ident, tables, ANA).access_token).is_system_admin
+    assert sign_in(ident, id_tables, "boss@example.com")  # a second sign-in adds nothing
+    assert not ident.authenticate(sign_in(ident, id_tables, ANA).access_token).is_system_admin
 
 
-def test_ensure_admins_grants_existing_accounts(make_identity, tables):
+def test_ensure_admins_grants_existing_accounts(make_identity, id_tables):
     before = make_identity()
     user = before.grant("boss@example.com", ALPHA_ADMIN, by="cli")
     after = make_identity(admin_emails=["boss@example.com", "absent@example.com"])

@@ -20,9 +20,9 @@ ANA = "ana@example.com"
 GOOD = "correct horse battery"
 
 
-def sign_up(ident, tables, email: str = ANA, password: str = GOOD):
+def sign_up(ident, id_tables, email: str = ANA, password: str = GOOD):
     ident.sign_up(email, password, client="10.0.0.1")
-    code = mailed_code(ident, tables, email, SIGNUP_EVENT)
+    code = mailed_code(ident, id_tables, email, SIGNUP_EVENT)
     return ident.confirm_sign_up(email, code, client="10.0.0.1")
 
 
@@ -54,39 +54,39 @@ def test_the_policy_refuses_the_local_part():
         check_policy("anastasia.lima", email="anastasia.lima@example.com")
 
 
-def test_sign_up_is_confirmed_by_mail_then_the_password_works(ident, tables):
+def test_sign_up_is_confirmed_by_mail_then_the_password_works(ident, id_tables):
     assert ident.sign_up(ANA, GOOD, client=None) is None
     assert not ident.user_exists(ANA)  # nothing until the address is confirmed
-    tokens = sign_up(ident, tables)
+    tokens = sign_up(ident, id_tables)
     user = ident.get_user(email=ANA)
     assert user.id == tokens.user_id and user.has_password
     assert ident.sign_in("Ana@Example.com", GOOD, client=None).user_id == user.id
 
 
-def test_the_password_is_stored_only_as_an_argon2_hash(ident, tables):
-    sign_up(ident, tables)
-    stored = repr(all_items(tables))
+def test_the_password_is_stored_only_as_an_argon2_hash(ident, id_tables):
+    sign_up(ident, id_tables)
+    stored = repr(all_items(id_tables))
     assert GOOD not in stored
-    item = tables.table(USERS.name).get({"id": ident.get_user(email=ANA).id})
+    item = id_tables.table(USERS.name).get({"id": ident.get_user(email=ANA).id})
     assert item["password_hash"].startswith("$argon2id$")
 
 
-def test_sign_up_of_an_existing_account_answers_the_same_and_changes_nothing(ident, tables):
-    sign_up(ident, tables)
-    before = len(events(tables, SIGNUP_EVENT))
+def test_sign_up_of_an_existing_account_answers_the_same_and_changes_nothing(ident, id_tables):
+    sign_up(ident, id_tables)
+    before = len(events(id_tables, SIGNUP_EVENT))
     assert ident.sign_up(ANA, "another long password", client=None) is None
-    (event,) = events(tables, SIGNUP_EVENT)[before:]
+    (event,) = events(id_tables, SIGNUP_EVENT)[before:]
     assert set(event["data"]) == {"email", "code_id"}  # the handler mails the owner a notice
     with pytest.raises(Unauthorized):  # the owner never gets this code; a guess gains nothing
-        ident.confirm_sign_up(ANA, mailed_code(ident, tables, ANA, SIGNUP_EVENT), client=None)
+        ident.confirm_sign_up(ANA, mailed_code(ident, id_tables, ANA, SIGNUP_EVENT), client=None)
     with pytest.raises(Unauthorized):
         ident.sign_in(ANA, "another long password", client=None)
     assert ident.sign_in(ANA, GOOD, client=None)
 
 
-def test_a_code_account_has_no_password_to_guess(ident, tables):
+def test_a_code_account_has_no_password_to_guess(ident, id_tables):
     ident.request_code(ANA, client=None)
-    ident.verify_code(ANA, mailed_code(ident, tables, ANA), client=None)
+    ident.verify_code(ANA, mailed_code(ident, id_tables, ANA), client=None)
     with pytest.raises(Unauthorized, match="email or password is wrong"):
         ident.sign_in(ANA, GOOD, client=None)
 
@@ -105,10 +105,10 @@ class CountingHasher(PasswordHasher):
         return super().verify(hash, password)
 
 
-def test_a_wrong_password_and_an_unknown_user_look_the_same(make_identity, tables):
+def test_a_wrong_password_and_an_unknown_user_look_the_same(make_identity, id_tables):
     hasher = CountingHasher()
     ident = make_identity(password_hasher=hasher)
-    sign_up(ident, tables)
+    sign_up(ident, id_tables)
     answers = []
     for email in (ANA, "nobody@example.com"):
         hasher.verified = 0
@@ -118,8 +118,8 @@ def test_a_wrong_password_and_an_unknown_user_look_the_same(make_identity, table
     assert answers[0] == answers[1] == ("wrong_credentials", "email or password is wrong", 1)
 
 
-def test_sign_in_is_limited_per_email_even_for_the_right_password(ident, tables):
-    sign_up(ident, tables)
+def test_sign_in_is_limited_per_email_even_for_the_right_password(ident, id_tables):
+    sign_up(ident, id_tables)
     for _ in range(10):
         with pytest.raises(Unauthorized):
             ident.sign_in(ANA, "wrong password!", client=None)
@@ -134,13 +134,13 @@ def test_sign_up_is_limited_per_client(ident):
         ident.sign_up("u99@example.com", GOOD, client="192.0.2.1")
 
 
-def test_an_old_hash_is_upgraded_on_sign_in(make_identity, tables):
+def test_an_old_hash_is_upgraded_on_sign_in(make_identity, id_tables):
     old = make_identity()
-    sign_up(old, tables)
+    sign_up(old, id_tables)
     stronger = PasswordHasher(time_cost=2, memory_cost=256, parallelism=1)
     new = make_identity(password_hasher=stronger)
     new.sign_in(ANA, GOOD, client=None)
-    item = tables.table(USERS.name).get({"id": new.get_user(email=ANA).id})
+    item = id_tables.table(USERS.name).get({"id": new.get_user(email=ANA).id})
     assert not stronger.check_needs_rehash(item["password_hash"])
     assert new.sign_in(ANA, GOOD, client=None)
 
@@ -155,10 +155,10 @@ def test_the_dummy_check_never_matches():
     assert passwords.verify(None, "roost-dummy-password") == (False, None)
 
 
-def test_no_secret_reaches_a_log(ident, tables, caplog):
+def test_no_secret_reaches_a_log(ident, id_tables, caplog):
     caplog.set_level(logging.DEBUG)
-    tokens = sign_up(ident, tables)
-    code = mailed_code(ident, tables, ANA, SIGNUP_EVENT)
+    tokens = sign_up(ident, id_tables)
+    code = mailed_code(ident, id_tables, ANA, SIGNUP_EVENT)
     signed_in = ident.sign_in(ANA, GOOD, client=None)
     for _ in range(11):
         with pytest.raises((Unauthorized, RateLimited)):

@@ -20,9 +20,9 @@ ANA = "ana@example.com"
 
 
 @pytest.fixture
-def tokens(ident, tables) -> Tokens:
+def tokens(ident, id_tables) -> Tokens:
     ident.request_code(ANA, client=None)
-    return ident.verify_code(ANA, mailed_code(ident, tables, ANA), client=None)
+    return ident.verify_code(ANA, mailed_code(ident, id_tables, ANA), client=None)
 
 
 def refused(ident: LocalIdentity, token: object) -> str:
@@ -111,7 +111,7 @@ def test_refresh_rotates_and_each_refresh_token_works_once(ident, tokens, clock)
     assert ident.authenticate(third.access_token).email == ANA
 
 
-def test_reusing_a_rotated_refresh_token_revokes_the_family(ident, tokens, tables):
+def test_reusing_a_rotated_refresh_token_revokes_the_family(ident, tokens, id_tables):
     second = ident.refresh(tokens.refresh_token)
     with pytest.raises(Unauthorized) as exc:
         ident.refresh(tokens.refresh_token)  # the thief, or the victim after the thief
@@ -121,19 +121,19 @@ def test_reusing_a_rotated_refresh_token_revokes_the_family(ident, tokens, table
     assert exc.value.code == "token_revoked"
 
 
-def test_other_sessions_survive_a_reuse(ident, tables, tokens):
+def test_other_sessions_survive_a_reuse(ident, id_tables, tokens):
     ident.request_code(ANA, client=None)
-    laptop = ident.verify_code(ANA, mailed_code(ident, tables, ANA), client=None)
+    laptop = ident.verify_code(ANA, mailed_code(ident, id_tables, ANA), client=None)
     ident.refresh(tokens.refresh_token)
     with pytest.raises(Unauthorized):
         ident.refresh(tokens.refresh_token)
     assert ident.refresh(laptop.refresh_token)
 
 
-def test_refresh_tokens_expire(make_identity, tables, clock):
+def test_refresh_tokens_expire(make_identity, id_tables, clock):
     ident = make_identity(refresh_ttl=3600)
     ident.request_code(ANA, client=None)
-    tokens = ident.verify_code(ANA, mailed_code(ident, tables, ANA), client=None)
+    tokens = ident.verify_code(ANA, mailed_code(ident, id_tables, ANA), client=None)
     clock.advance(seconds=3599)
     fresh = ident.refresh(tokens.refresh_token)  # the new one lives another hour
     clock.advance(seconds=3599)
@@ -160,22 +160,22 @@ def test_a_guessed_secret_in_a_real_family_revokes_nothing(ident, tokens):
     assert ident.refresh(tokens.refresh_token)
 
 
-def test_only_a_digest_of_the_refresh_token_is_stored(tables, tokens):
+def test_only_a_digest_of_the_refresh_token_is_stored(id_tables, tokens):
     secret = tokens.refresh_token.split(".")[1]
-    assert secret not in repr(tables.table(SESSIONS.name).scan().items)
+    assert secret not in repr(id_tables.table(SESSIONS.name).scan().items)
 
 
-def test_sign_out_revokes_both_tokens(ident, tokens, tables, clock):
+def test_sign_out_revokes_both_tokens(ident, tokens, id_tables, clock):
     ident.sign_out(tokens.access_token, tokens.refresh_token)
     assert refused(ident, tokens.access_token) == "token_revoked"
     with pytest.raises(Unauthorized) as exc:
         ident.refresh(tokens.refresh_token)
     assert exc.value.code == "token_revoked"
-    (revoked,) = tables.table(REVOKED.name).scan().items
+    (revoked,) = id_tables.table(REVOKED.name).scan().items
     claims = jwt.decode(tokens.access_token, options={"verify_signature": False})
     assert revoked["expires"] == claims["exp"]  # the list forgets it once it would expire
     clock.advance(seconds=900)
-    assert tables.table(REVOKED.name).scan().items == []
+    assert id_tables.table(REVOKED.name).scan().items == []
 
 
 def test_sign_out_is_idempotent_and_ignores_junk(ident, tokens):
@@ -190,14 +190,14 @@ def test_tokens_stay_out_of_repr(tokens):
     assert tokens.refresh_token not in repr(tokens)
 
 
-def test_a_short_secret_is_refused(tables, clock):
+def test_a_short_secret_is_refused(id_tables, clock):
     with pytest.raises(ValueError, match="32"):
-        LocalIdentity(tables, clock=clock, secret=b"short")
+        LocalIdentity(id_tables, clock=clock, secret=b"short")
 
 
-def test_a_deleted_user_s_token_is_refused(ident, tokens, tables):
-    tables.table("roost_users").delete({"id": tokens.user_id})
+def test_a_deleted_user_s_token_is_refused(ident, tokens, id_tables):
+    id_tables.table("roost_users").delete({"id": tokens.user_id})
     assert refused(ident, tokens.access_token) == "token_invalid"
     with pytest.raises(Unauthorized):
         ident.refresh(tokens.refresh_token)
-    assert events(tables)  # the outbox still holds the code event; nothing else was touched
+    assert events(id_tables)  # the outbox still holds the code event; nothing else was touched
