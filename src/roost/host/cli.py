@@ -1,0 +1,116 @@
+"""The `roost` command: serve the apps, run the background worker alone, print the OpenAPI
+document, and (when installed) manage users."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import signal
+import threading
+from typing import Annotated, Any
+
+import typer
+
+import roost
+from roost.host.settings import Settings
+
+app = typer.Typer(help="Roost: six serverless systems, run locally on embedded adapters.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's message names the setting and what is wrong with it
+        typer.echo(f"roost: bad settings: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _logging(settings: Settings) -> None:
+    from roost.host.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+
+
+@app.command()
+def serve(
+    demo: Annotated[bool, typer.Option(help="load each app's demo data (once)")] = False,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Serve every installed app over HTTP, with the event dispatcher and scheduler inside."""
+    import uvicorn
+
+    from roost.host.app import create_app
+    from roost.host.bootstrap import bootstrap
+
+    settings = _settings()
+    _logging(settings)
+    runtime = bootstrap(settings)
+    try:
+        if demo:
+            runtime.run_demos()
+        api = create_app(settings, runtime=runtime)
+        uvicorn.run(api, host=host, port=port, log_config=None, access_log=False,
+                    server_header=False)
+    finally:
+        runtime.close()
+
+
+@app.command()
+def worker() -> None:
+    """Run the event dispatcher and scheduler alone, until SIGTERM or Ctrl-C."""
+    import structlog
+
+    from roost.host.bootstrap import bootstrap
+
+    settings = _settings()
+    _logging(settings)
+    log = structlog.get_logger("roost.worker")
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("worker_stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with bootstrap(settings) as runtime:
+        runtime.start()
+        log.info("worker_started", handlers=len(runtime.registry.functions("handler")),
+                 schedules=len(runtime.registry.functions("schedule")))
+        while not stop.wait(0.5):
+            pass
+        runtime.stop()
+    log.info("worker_stopped")
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document of the installed apps."""
+    from roost.host.app import openapi_document
+
+    typer.echo(json.dumps(openapi_document(_settings()), indent=2))
+
+
+@app.command()
+def version() -> None:
+    """Print roost's version."""
+    typer.echo(roost.__version__)
+
+
+def _mount_users() -> None:
+    try:
+        users = importlib.import_module("roost.host.cli_users")
+    except ModuleNotFoundError as exc:
+        if exc.name != "roost.host.cli_users":
+            raise
+        return
+    app.add_typer(users.app, name="users", help="List users, grant and revoke roles.")
+
+
+_mount_users()
+
+
+if __name__ == "__main__":
+    app()
