@@ -105,7 +105,8 @@ def build_api(registry: Registry, settings: Settings, *,
     if not any(f.path == "/" and f.method == "GET" for f in registry.functions("page")):
         api.add_api_route("/", _home, methods=["GET"], include_in_schema=False,
                           name="page:roost.home")
-    api.add_api_route("/health", _health, methods=["GET"], tags=["roost"], operation_id="roost.health",
+    api.add_api_route("/health", _health, methods=["GET"], tags=["roost"],
+                      operation_id="roost.health",
                       summary="Is this server up and its database readable?")
     api.add_api_route("/docs", _docs, methods=["GET"], include_in_schema=False,
                       name="page:roost.docs")
