@@ -21,6 +21,7 @@ from roost.cloud.local.mail_outbox import OutboxMailer, build_email
 from roost.cloud.mail import Mailer, Message
 
 _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+_MAILBOX_REFUSED = 550  # 55x: this mailbox or message is refused for good; retrying won't help
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -139,15 +140,17 @@ class SmtpMailer:
                     client.login(s.username, s.password or "")
                 client.send_message(email)
         except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if not all(_MAILBOX_REFUSED <= c < _MAILBOX_REFUSED + 10 for c in codes):
+                raise _unavailable(s, exc) from exc  # e.g. 530: refused us, not them
             who = ", ".join(sorted(exc.recipients))
             raise Invalid(f"the mail server refused the recipient(s) {who}",
                           code="mail_rejected") from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise Unavailable(f"the mail server at {s.host} refused our user name or password",
                               code="smtp_auth_failed") from exc
-        except smtplib.SMTPResponseException as exc:
-            if 500 <= exc.smtp_code < 600 and isinstance(
-                    exc, smtplib.SMTPDataError | smtplib.SMTPSenderRefused):
+        except smtplib.SMTPDataError as exc:
+            if exc.smtp_code >= _MAILBOX_REFUSED:  # this message's content, for good
                 raise Invalid(f"the mail server refused the message: {exc.smtp_code} "
                               f"{_text(exc.smtp_error)}", code="mail_rejected") from exc
             raise _unavailable(s, exc) from exc
