@@ -283,11 +283,10 @@ class LocalDispatcher:
             return None
 
     def _attempt(self, delivery: Item) -> None:
-        """Call the handler once and settle the delivery by its outcome."""
+        """Call the handler once, as actor `handler:<name>`, and settle the delivery."""
         name = delivery["handler"]
         handler = self._handlers_for(delivery["type"]).get(name)
-        key = {"event": delivery["event"], "handler": name}
-        mine = attr("claim").eq(delivery["claim"])
+        failure: Exception | None = None
         token = current_actor.set(f"handler:{name}")
         try:
             if handler is None:
@@ -295,12 +294,15 @@ class LocalDispatcher:
             handler(Event(type=delivery["type"], data=delivery["data"], id=delivery["event"],
                           at=datetime.fromisoformat(delivery["at"]), actor=delivery.get("actor")))
         except Exception as exc:
-            self._failed(delivery, exc)
-            return
+            failure = exc
         finally:
             current_actor.reset(token)
+        if failure is not None:
+            self._failed(delivery, failure)
+            return
         try:
-            self._deliveries.delete(key, condition=mine)
+            self._deliveries.delete({"event": delivery["event"], "handler": name},
+                                    condition=attr("claim").eq(delivery["claim"]))
         except ConditionFailed:
             log.debug("delivery_lease_lost", event_id=delivery["event"], handler=name)
 
@@ -415,7 +417,9 @@ class LocalDispatcher:
 
     def _submit(self, delivery: Item) -> None:
         pool = self._pool
-        assert pool is not None
+        if pool is None:  # stopped under our feet: the lease brings the delivery back
+            self._slots.release()
+            return
         future = pool.submit(self._attempt_logged, delivery)
         with self._lock:
             self._inflight.add(future)
