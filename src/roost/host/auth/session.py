@@ -1,0 +1,79 @@
+"""What the sign-in routes and pages share: the identity bound to the call, the session cookies,
+and the few checks a browser form needs."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from roost.cloud.errors import Forbidden, Unavailable
+from roost.cloud.functions import Cookie, Ctx, Reply
+from roost.cloud.local.identity import LocalIdentity, Tokens
+
+from .models import TokensOut
+
+ACCESS_COOKIE = "roost_access"
+REFRESH_COOKIE = "roost_refresh"
+
+
+def identity_of(ctx: Ctx) -> LocalIdentity:
+    """The deployment's identity writing through this call's guarded tables, so what each
+    route declares is what it may touch."""
+    identity = ctx.identity
+    if not isinstance(identity, LocalIdentity):
+        raise Unavailable("sign-in by code and password is not offered by this deployment's "
+                          "identity provider", code="sign_in_unavailable")
+    return identity.using(ctx.tables)
+
+
+def client_of(ctx: Ctx) -> str | None:
+    return ctx.request.client if ctx.request else None
+
+
+def cookie(ctx: Ctx, name: str) -> str | None:
+    return (ctx.request.cookies.get(name) if ctx.request else None) or None
+
+
+def session_cookies(tokens: Tokens) -> list[Cookie]:
+    """HttpOnly, SameSite=Lax, Secure when the site is https (the host decides from base_url).
+    Each lives as long as its token, so a browser never holds one that cannot work."""
+    return [Cookie(ACCESS_COOKIE, tokens.access_token, max_age=tokens.expires_in),
+            Cookie(REFRESH_COOKIE, tokens.refresh_token, max_age=tokens.refresh_expires_in)]
+
+
+def cleared_cookies() -> list[Cookie]:
+    return [Cookie(ACCESS_COOKIE, "", max_age=0), Cookie(REFRESH_COOKIE, "", max_age=0)]
+
+
+def signed_in(tokens: Tokens) -> Any:
+    """The API's answer to a sign-in: the tokens in the body (for API clients) and as cookies
+    (for the browser), in one `Reply`."""
+    body = TokensOut(access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+                     expires_in=tokens.expires_in, refresh_expires_in=tokens.refresh_expires_in,
+                     user_id=tokens.user_id, email=tokens.email)
+    return Reply(body=body, cookies=session_cookies(tokens))
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path on this site, never another site (no open
+    redirect through `?next=//evil.example`)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target \
+            or any(ord(c) < 32 for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
+
+
+def check_same_site(ctx: Ctx) -> None:
+    """Refuse a form posted from another site. SameSite=Lax already keeps our cookies off such
+    posts; this also stops another site signing a visitor in to an account of its choosing."""
+    if ctx.request is None:
+        return
+    headers = {k.lower(): v for k, v in ctx.request.headers.items()}
+    if headers.get("sec-fetch-site") == "cross-site":
+        raise Forbidden("this form was sent from another site", code="cross_site_form")
+    origin = headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != headers.get("host"):
+        raise Forbidden("this form was sent from another site", code="cross_site_form")
