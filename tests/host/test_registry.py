@@ -350,3 +350,14 @@ def test_authorize_public_user_and_app_roles():
     admin.authorize(_principal("demo:owner:some-scope"))  # any scope will do at the door
     admin.authorize(_principal("roost:admin"))  # system admins pass every check
     app.function("mail_owner").authorize(None)  # handlers have no caller
+
+
+def test_a_route_returning_a_reply_keeps_its_status_and_has_no_response_model():
+    app = _app()
+
+    @app.route("POST", "/session", roles=["public"])
+    def session(ctx: Ctx) -> Reply:
+        return Reply(body={})
+
+    fn = app.function("session")
+    assert fn.status == 200 and fn.response_model is None

@@ -589,10 +589,12 @@ class App:
             raise DeclarationError(f"{name}: path parameters {sorted(missing)} of {path} have "
                                    "no keyword parameter")
         response: Any = hints.get("return", inspect.Signature.empty)
-        if response is type(None):
+        if response is type(None) or response is None:
             response = None
-        if kind == "route" and response is None and status == 200:
-            status = 204
+            if kind == "route" and status == 200:
+                status = 204  # returns nothing: No Content
+        elif response is Reply:
+            response = None  # a Reply's body has no declared shape
         return Function(kind=kind, app=self.name, name=name, func=func, uses=uses, roles=roles,
                         method=method, path=path, summary=summary or _first_line(func),
                         status=status, template=template, body_model=body_model,
