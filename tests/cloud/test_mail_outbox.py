@@ -78,11 +78,14 @@ def test_read_returns_the_parsed_message(outbox: OutboxMailer) -> None:
     assert got.get_body(("html",)).get_content() == "<i>H</i>\n"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("bad", ["../../etc/passwd", "abc", "", "01ARZ3NDEKTSV4RRFFQ69G5FA/"])
-def test_read_refuses_what_is_not_an_id(outbox: OutboxMailer, bad: str) -> None:
-    with pytest.raises(Invalid) as e:
+@pytest.mark.parametrize("bad", ["../etc/passwd", "abc", "", "01ARZ3NDEKTSV4RRFFQ69G5FA/"])
+def test_read_of_what_is_not_an_id_finds_nothing(outbox: OutboxMailer, folder: Path,
+                                                  bad: str) -> None:
+    (folder.parent / "etc").mkdir()
+    (folder.parent / "etc" / "passwd.eml").write_bytes(b"Subject: outside\r\n\r\n")
+    with pytest.raises(NotFound) as e:
         outbox.read(bad)
-    assert e.value.code == "invalid_mail_id"
+    assert e.value.code == "mail_not_found"
 
 
 def test_read_of_an_unknown_id_is_not_found(outbox: OutboxMailer) -> None:
@@ -132,3 +135,11 @@ def test_processes_racing_on_the_same_keys_record_each_message_once(
     ids = outputs[0].split(",")
     assert len(ids) == 10
     assert sorted(m.id for m in OutboxMailer(folder, clock=clock).list()) == sorted(ids)
+
+
+def test_mail_sent_in_one_millisecond_lists_in_the_order_it_was_sent(
+    outbox: OutboxMailer,
+) -> None:
+    ids = [outbox.send(note(n)) for n in range(20)]  # the frozen clock never moves
+    assert [m.id for m in outbox.list()] == ids[::-1]
+    assert [m.subject for m in outbox.list(limit=2)] == ["Note 19", "Note 18"]

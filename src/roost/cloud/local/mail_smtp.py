@@ -16,8 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from roost.cloud.clock import Clock
 from roost.cloud.errors import Invalid, Unavailable
-from roost.cloud.ids import new_id
-from roost.cloud.local.mail_outbox import OutboxMailer, build_email
+from roost.cloud.local.mail_outbox import OutboxMailer, build_email, next_mail_id
 from roost.cloud.mail import Mailer, Message
 
 _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
@@ -116,7 +115,7 @@ class SmtpMailer:
             if key is not None and key in self._sent:
                 return self._sent[key]
         now = self._clock.now()
-        mail_id = new_id(now)
+        mail_id = next_mail_id(now)
         self.transmit(build_email(message, sender=self._sender, message_id=mail_id, date=now))
         if key is not None:
             with self._lock:
