@@ -215,6 +215,8 @@ class FileBlobs:
     # -- lifecycle -------------------------------------------------------------------------
 
     def expire_prefix(self, prefix: str, *, days: int) -> None:
+        """Saved in the root's rules file, which every instance re-reads when it changes. Rules
+        are set at startup; two processes changing different rules at once may lose one."""
         check_prefix(prefix)
         if not isinstance(days, int) or isinstance(days, bool) or days < 1:
             raise Invalid("an expiry rule keeps blobs for a whole number of days, 1 or more",
