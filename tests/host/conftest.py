@@ -48,6 +48,6 @@ def make_host(make_settings, clock) -> Iterator[Callable[..., tuple[TestClient, 
 
 @pytest.fixture
 def roost_server(tmp_path: Path) -> Iterator[str]:
-    """A real `roost serve` on a free port; yields its base URL."""
-    with serve_roost(tmp_path, {}) as base_url:
+    """A real `roost serve --demo` on a free port; yields its base URL."""
+    with serve_roost(tmp_path, {}, demo=True) as base_url:
         yield base_url

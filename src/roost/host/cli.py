@@ -26,6 +26,16 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
+def _bootstrap(settings: Settings) -> Any:
+    from roost.host.bootstrap import AppNotFound, bootstrap
+
+    try:
+        return bootstrap(settings)
+    except AppNotFound as exc:
+        typer.echo(f"roost: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 def _logging(settings: Settings) -> None:
     from roost.host.logs import configure_logging
 
@@ -42,11 +52,10 @@ def serve(
     import uvicorn
 
     from roost.host.app import create_app
-    from roost.host.bootstrap import bootstrap
 
     settings = _settings()
     _logging(settings)
-    runtime = bootstrap(settings)
+    runtime = _bootstrap(settings)
     try:
         if demo:
             runtime.run_demos()
@@ -62,8 +71,6 @@ def worker() -> None:
     """Run the event dispatcher and scheduler alone, until SIGTERM or Ctrl-C."""
     import structlog
 
-    from roost.host.bootstrap import bootstrap
-
     settings = _settings()
     _logging(settings)
     log = structlog.get_logger("roost.worker")
@@ -75,7 +82,7 @@ def worker() -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with bootstrap(settings) as runtime:
+    with _bootstrap(settings) as runtime:
         runtime.start()
         log.info("worker_started", handlers=len(runtime.registry.functions("handler")),
                  schedules=len(runtime.registry.functions("schedule")))

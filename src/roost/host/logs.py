@@ -10,14 +10,14 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
 REDACTED = "[redacted]"
 _SECRET_NAME = re.compile(
-    r"(authorization|cookie|password|passwd|secret|token|api[_-]?key|(^|_)code$|^sig$|smtp_url)",
-    re.IGNORECASE)
+    r"(authorization|cookie|password|passwd|secret|token|api[_-]?key|smtp_url"
+    r"|^(code|otp|sig|one_time_code|verification_code)$)", re.IGNORECASE)
 
 
 def _scrub(value: Any, depth: int = 0) -> Any:
@@ -44,9 +44,12 @@ def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]
     return event
 
 
-def configure_logging(level: str = "info", fmt: str = "auto") -> None:
-    """Route structlog and the standard library (uvicorn included) through one renderer."""
-    json_out = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+def configure_logging(level: str = "info", fmt: str = "auto", *,
+                      stream: TextIO | None = None) -> None:
+    """Route structlog and the standard library (uvicorn included) through one renderer, to
+    `stream` (default: standard error)."""
+    stream = stream or sys.stderr
+    json_out = fmt == "json" or (fmt == "auto" and not stream.isatty())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -55,7 +58,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         redact,
     ]
     renderer: Any = (structlog.processors.JSONRenderer() if json_out
-                     else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+                     else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -68,7 +71,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
                     structlog.processors.format_exc_info if json_out else _keep,
                     renderer],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     handler.set_name("roost")
     root = logging.getLogger()
@@ -79,6 +82,8 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         lg.handlers = []
         lg.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # the host logs each request itself
+    for chatty in ("httpx", "httpcore"):  # they log whole URLs, signed query strings included
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _keep(_logger: Any, _method: str, event: MutableMapping[str, Any]

@@ -102,7 +102,7 @@ def problem_bytes(body: dict[str, Any]) -> bytes:
 async def on_roost_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RoostError)
     if exc.status >= 500:  # Undeclared (a bug in the function) or a dependency down: say so
-        log.error("request_failed", code=exc.code, error=exc.message, exc_info=exc)
+        log.error("request_failed", error_code=exc.code, error=exc.message, exc_info=exc)
     headers: dict[str, str] = {}
     if isinstance(exc, Unauthorized) and request.method == "GET" and _is_page(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
