@@ -480,3 +480,11 @@ def test_the_docs_page_lists_the_routes(client):
     r = client.get("/docs")
     assert r.status_code == 200
     assert "POST /sample/items" in r.text and "sample:admin" in r.text
+
+
+def test_dev_mail_is_served_only_in_dev_mode(make_host, tmp_path):
+    dev, _ = make_host([make_sample_app(tmp_path / "t4")], data_dir=tmp_path / "dev")
+    assert dev.get("/dev/mail").status_code == 200
+    prod, _ = make_host([make_sample_app(tmp_path / "t5")], data_dir=tmp_path / "prod",
+                        dev_mode=False)
+    assert_problem(prod.get("/dev/mail"), 404, "not_found")

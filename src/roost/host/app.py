@@ -9,6 +9,7 @@ app's lifespan (unless `run_worker` is off because a `roost worker` runs them).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -36,6 +37,9 @@ from roost.host.settings import Settings
 log = structlog.get_logger(__name__)
 
 ACCESS_COOKIE = "roost_access"
+DEV_ROUTERS = ("roost.host.auth.dev_mail",)
+"""Host-only pages of the local runtime (`router` in each module), mounted in dev mode only:
+they read embedded adapters directly (e.g. the mail outbox) and have no AWS counterpart."""
 _HIDDEN_HEADERS = {"authorization", "cookie"}
 
 
@@ -110,6 +114,13 @@ def build_api(registry: Registry, settings: Settings, *,
                       summary="Is this server up and its database readable?")
     api.add_api_route("/docs", _docs, methods=["GET"], include_in_schema=False,
                       name="page:roost.docs")
+    if settings.dev_mode:
+        for module in DEV_ROUTERS:
+            try:
+                api.include_router(importlib.import_module(module).router)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
     api.add_api_route("/blobs/{key:path}", _get_blob, methods=["GET"], include_in_schema=False)
     api.add_api_route("/blobs/{key:path}", _put_blob, methods=["PUT"], include_in_schema=False)
     api.mount("/static", StaticFiles(directory=WEB_TEMPLATES.parent / "static",
