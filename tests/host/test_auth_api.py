@@ -35,8 +35,8 @@ def problem(response, status: int, code: str) -> dict:
     return body
 
 
-def test_code_sign_in_end_to_end(host):
-    client, runtime = host
+def test_code_sign_in_end_to_end(auth_client):
+    client, runtime = auth_client
     r = client.post("/auth/code", json={"email": " Ana@Example.com "})
     assert r.status_code == 202
     assert r.json()["status"] == "sent"
@@ -49,8 +49,8 @@ def test_code_sign_in_end_to_end(host):
     assert me == {"user_id": tokens["user_id"], "email": ANA, "grants": [], "is_admin": False}
 
 
-def test_sign_in_sets_http_only_lax_cookies(host):
-    client, runtime = host
+def test_sign_in_sets_http_only_lax_cookies(auth_client):
+    client, runtime = auth_client
     sign_in_by_code(client, runtime)
     cookies = client.cookies
     assert cookies.get("roost_access") and cookies.get("roost_refresh")
@@ -73,8 +73,8 @@ def test_cookies_are_secure_on_an_https_site(auth_host):
     assert all("Secure" in h for h in r.headers.get_list("set-cookie"))
 
 
-def test_the_code_mail_is_sent_once_by_the_handler(host):
-    client, runtime = host
+def test_the_code_mail_is_sent_once_by_the_handler(auth_client):
+    client, runtime = auth_client
     client.post("/auth/code", json={"email": ANA})
     deliver(runtime)
     (mail,) = runtime.mailer.list()
@@ -92,8 +92,8 @@ def test_the_code_mail_is_sent_once_by_the_handler(host):
     assert len(runtime.mailer.list()) == 2
 
 
-def test_the_answers_do_not_reveal_accounts(host):
-    client, runtime = host
+def test_the_answers_do_not_reveal_accounts(auth_client):
+    client, runtime = auth_client
     sign_in_by_code(client, runtime)
     known = client.post("/auth/code", json={"email": ANA})
     unknown = client.post("/auth/code", json={"email": "nobody@example.com"})
@@ -132,8 +132,8 @@ def test_refusals_are_problems_with_stable_codes(auth_host):
     problem(client.get("/auth/me"), 401, "sign_in_required")
 
 
-def test_rate_limits_answer_429_with_retry_after(host):
-    client, _ = host
+def test_rate_limits_answer_429_with_retry_after(auth_client):
+    client, _ = auth_client
     for _ in range(5):
         assert client.post("/auth/code", json={"email": ANA}).status_code == 202
     r = client.post("/auth/code", json={"email": ANA})
@@ -141,15 +141,15 @@ def test_rate_limits_answer_429_with_retry_after(host):
     assert 0 < int(r.headers["Retry-After"]) <= 900
 
 
-def test_the_client_address_is_what_the_per_client_limit_counts(host):
-    client, _ = host
+def test_the_client_address_is_what_the_per_client_limit_counts(auth_client):
+    client, _ = auth_client
     for i in range(30):
         assert client.post("/auth/code", json={"email": f"u{i}@example.com"}).status_code == 202
     problem(client.post("/auth/code", json={"email": "late@example.com"}), 429, "rate_limited")
 
 
-def test_password_sign_up_and_sign_in(host):
-    client, runtime = host
+def test_password_sign_up_and_sign_in(auth_client):
+    client, runtime = auth_client
     assert client.post("/auth/signup", json={"email": ANA, "password": PASSWORD}
                        ).status_code == 202
     code = latest_code(client, runtime, SIGNUP_IN_SUBJECT)
@@ -161,8 +161,8 @@ def test_password_sign_up_and_sign_in(host):
     assert client.get("/auth/me", headers=bearer(r.json())).json()["email"] == ANA
 
 
-def test_expired_access_tokens_are_refused_then_refreshed(host, clock):
-    client, runtime = host
+def test_expired_access_tokens_are_refused_then_refreshed(auth_client, clock):
+    client, runtime = auth_client
     tokens = sign_in_by_code(client, runtime)
     client.cookies.clear()
     clock.advance(seconds=900)
@@ -172,8 +172,8 @@ def test_expired_access_tokens_are_refused_then_refreshed(host, clock):
     assert client.get("/auth/me", headers=bearer(r.json())).status_code == 200
 
 
-def test_refresh_from_the_cookie_and_reuse_detection(host):
-    client, runtime = host
+def test_refresh_from_the_cookie_and_reuse_detection(auth_client):
+    client, runtime = auth_client
     first = sign_in_by_code(client, runtime)
     r = client.post("/auth/refresh", json={})  # the roost_refresh cookie
     assert r.status_code == 200
@@ -186,8 +186,8 @@ def test_refresh_from_the_cookie_and_reuse_detection(host):
     problem(client.post("/auth/refresh", json={}), 401, "token_invalid")
 
 
-def test_sign_out_revokes_and_clears(host):
-    client, runtime = host
+def test_sign_out_revokes_and_clears(auth_client):
+    client, runtime = auth_client
     tokens = sign_in_by_code(client, runtime)
     r = client.post("/auth/signout", json={})
     assert r.status_code == 204
@@ -198,8 +198,8 @@ def test_sign_out_revokes_and_clears(host):
     assert client.post("/auth/signout", json={}).status_code == 204  # again: still fine
 
 
-def test_a_bearer_client_signs_out_with_tokens_in_the_body(host):
-    client, runtime = host
+def test_a_bearer_client_signs_out_with_tokens_in_the_body(auth_client):
+    client, runtime = auth_client
     tokens = sign_in_by_code(client, runtime)
     client.cookies.clear()
     r = client.post("/auth/signout", json={"access_token": tokens["access_token"],
@@ -215,8 +215,8 @@ def test_admin_emails_are_admins(auth_host):
     assert me["is_admin"] and me["grants"] == ["roost:admin:*"]
 
 
-def test_no_secret_reaches_the_request_log(host, capsys):
-    client, runtime = host
+def test_no_secret_reaches_the_request_log(auth_client, capsys):
+    client, runtime = auth_client
     client.post("/auth/signup", json={"email": ANA, "password": PASSWORD})
     code = latest_code(client, runtime, SIGNUP_IN_SUBJECT)
     tokens = client.post("/auth/signup/verify", json={"email": ANA, "code": code}).json()
@@ -229,8 +229,8 @@ def test_no_secret_reaches_the_request_log(host, capsys):
         assert secret not in logged
 
 
-def test_the_openapi_document_lists_the_auth_routes(host):
-    client, _ = host
+def test_the_openapi_document_lists_the_auth_routes(auth_client):
+    client, _ = auth_client
     doc = client.get("/openapi.json").json()
     for path in ("/auth/code", "/auth/code/verify", "/auth/signup", "/auth/signup/verify",
                  "/auth/signin", "/auth/refresh", "/auth/signout", "/auth/me"):
@@ -241,8 +241,8 @@ def test_the_openapi_document_lists_the_auth_routes(host):
 
 
 @pytest.mark.parametrize("field", ["code", "password"])
-def test_secrets_are_not_echoed_in_validation_problems(host, field):
-    client, _ = host
+def test_secrets_are_not_echoed_in_validation_problems(auth_client, field):
+    client, _ = auth_client
     path = "/auth/code/verify" if field == "code" else "/auth/signin"
     secret = "S3cret-" + "z" * 2000
     r = client.post(path, json={"email": ANA, field: secret})

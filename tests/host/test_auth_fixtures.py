@@ -37,7 +37,7 @@ def auth_host(make_host) -> Callable[..., tuple[TestClient, Runtime]]:
 
 
 @pytest.fixture
-def host(auth_host) -> tuple[TestClient, Runtime]:
+def auth_client(auth_host) -> tuple[TestClient, Runtime]:
     return auth_host()
 
 

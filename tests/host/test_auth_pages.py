@@ -30,8 +30,8 @@ def sign_in(client, runtime, email: str = ANA, next: str = "/") -> None:
     assert r.status_code == 303, r.text
 
 
-def test_code_sign_in_lands_on_the_home_page_signed_in(host):
-    client, runtime = host
+def test_code_sign_in_lands_on_the_home_page_signed_in(auth_client):
+    client, runtime = auth_client
     page = client.get("/signin")
     assert page.status_code == 200
     assert 'name="email"' in page.text and 'action="/signin"' in page.text
@@ -53,8 +53,8 @@ def test_code_sign_in_lands_on_the_home_page_signed_in(host):
     assert "Sign out" in home.text
 
 
-def test_a_wrong_code_renders_the_form_again_with_the_reason(host):
-    client, runtime = host
+def test_a_wrong_code_renders_the_form_again_with_the_reason(auth_client):
+    client, runtime = auth_client
     post(client, "/signin", {"email": ANA})
     code = latest_code(client, runtime)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
@@ -74,8 +74,8 @@ def test_a_refused_email_is_explained_on_the_form(auth_host):
     assert r.status_code == 422 and "not a valid email address" in r.text
 
 
-def test_rate_limited_forms_say_when_to_try_again(host):
-    client, _ = host
+def test_rate_limited_forms_say_when_to_try_again(auth_client):
+    client, _ = auth_client
     for _ in range(5):
         post(client, "/signin", {"email": ANA})
     r = post(client, "/signin", {"email": ANA})
@@ -85,16 +85,16 @@ def test_rate_limited_forms_say_when_to_try_again(host):
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil",
                                     "javascript:alert(1)"])
-def test_next_never_leaves_the_site(host, target):
-    client, runtime = host
+def test_next_never_leaves_the_site(auth_client, target):
+    client, runtime = auth_client
     post(client, "/signin", {"email": ANA})
     r = post(client, "/signin/code", {"email": ANA, "code": latest_code(client, runtime),
                                       "next": target})
     assert r.headers["location"] == "/"
 
 
-def test_next_is_followed_on_the_site(host):
-    client, runtime = host
+def test_next_is_followed_on_the_site(auth_client):
+    client, runtime = auth_client
     r = client.get("/account", follow_redirects=False)
     assert (r.status_code, r.headers["location"]) == (303, "/signin?next=%2Faccount")
     sign_in(client, runtime, next="/account")
@@ -102,8 +102,8 @@ def test_next_is_followed_on_the_site(host):
     assert page.status_code == 200 and "Signed in as <strong>ana@example.com" in page.text
 
 
-def test_a_form_from_another_site_is_refused(host):
-    client, _ = host
+def test_a_form_from_another_site_is_refused(auth_client):
+    client, _ = auth_client
     r = client.post("/signin", data={"email": ANA}, follow_redirects=False,
                     headers={"Origin": "https://evil.example"})
     assert r.status_code == 403 and "another site" in r.text
@@ -112,8 +112,8 @@ def test_a_form_from_another_site_is_refused(host):
     assert r.status_code == 403
 
 
-def test_an_expired_sign_in_is_renewed_by_the_refresh_cookie(host, clock):
-    client, runtime = host
+def test_an_expired_sign_in_is_renewed_by_the_refresh_cookie(auth_client, clock):
+    client, runtime = auth_client
     sign_in(client, runtime)
     old_refresh = client.cookies.get("roost_refresh")
     clock.advance(seconds=901)
@@ -125,8 +125,8 @@ def test_an_expired_sign_in_is_renewed_by_the_refresh_cookie(host, clock):
     assert client.get("/account").status_code == 200
 
 
-def test_a_dead_refresh_cookie_is_cleared(host):
-    client, runtime = host
+def test_a_dead_refresh_cookie_is_cleared(auth_client):
+    client, runtime = auth_client
     sign_in(client, runtime)
     client.cookies.set("roost_refresh", client.cookies.get("roost_refresh")[:-4] + "AAAA")
     client.cookies.delete("roost_access")
@@ -136,8 +136,8 @@ def test_a_dead_refresh_cookie_is_cleared(host):
                for c in r.headers.get_list("set-cookie"))
 
 
-def test_sign_out_from_the_header(host):
-    client, runtime = host
+def test_sign_out_from_the_header(auth_client):
+    client, runtime = auth_client
     sign_in(client, runtime)
     access = client.cookies.get("roost_access")
     r = post(client, "/signout", {})
@@ -149,8 +149,8 @@ def test_sign_out_from_the_header(host):
                       ).json()["code"] == "token_revoked"
 
 
-def test_password_sign_up_and_sign_in_pages(host):
-    client, runtime = host
+def test_password_sign_up_and_sign_in_pages(auth_client):
+    client, runtime = auth_client
     assert 'autocomplete="new-password"' in client.get("/signup").text
     r = post(client, "/signup", {"email": ANA, "password": "short"})
     assert r.status_code == 422 and "at least 10 characters" in r.text
@@ -168,8 +168,8 @@ def test_password_sign_up_and_sign_in_pages(host):
     assert (r.status_code, r.headers["location"]) == (303, "/account")
 
 
-def test_dev_mail_lists_and_shows_messages(host):
-    client, runtime = host
+def test_dev_mail_lists_and_shows_messages(auth_client):
+    client, runtime = auth_client
     post(client, "/signin", {"email": ANA})
     deliver(runtime)
     listing = client.get("/dev/mail")
@@ -211,8 +211,8 @@ def test_the_layout_links_every_app_but_not_the_account_app(make_host, tmp_path:
     assert 'name="viewport"' in page.text and 'hx-boost="true"' in page.text
 
 
-def test_errors_render_in_the_shared_layout(host):
-    client, _ = host
+def test_errors_render_in_the_shared_layout(auth_client):
+    client, _ = auth_client
     r = client.get("/no/such/page", headers={"Accept": "text/html"})
     assert r.status_code == 404
     assert 'class="site-header"' in r.text and "Back to the home page" in r.text
