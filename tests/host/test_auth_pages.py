@@ -162,7 +162,7 @@ def test_password_sign_up_and_sign_in_pages(auth_client):
     assert r.status_code == 303
     post(client, "/signout", {})
     r = post(client, "/signin/password", {"email": ANA, "password": "wrong password!"})
-    assert r.status_code == 401 and "email or password is wrong" in r.text
+    assert r.status_code == 401 and "Email or password is wrong" in r.text
     r = post(client, "/signin/password", {"email": ANA, "password": "a fine long password",
                                           "next": "/account"})
     assert (r.status_code, r.headers["location"]) == (303, "/account")
