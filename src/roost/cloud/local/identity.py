@@ -15,34 +15,26 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 
-from roost.cloud.audit import current_actor
 from roost.cloud.clock import Clock
 from roost.cloud.errors import Conflict, Invalid, NotFound, TransactionCanceled, Unauthorized
 from roost.cloud.events import Event, publish
-from roost.cloud.identity import ANY_SCOPE, SYSTEM_ADMIN, SYSTEM_APP, Grant, Principal
+from roost.cloud.identity import SYSTEM_ADMIN, SYSTEM_APP, Grant, Principal
 from roost.cloud.ids import new_id
 from roost.cloud.table import Delete, Item, Op, Put, Tables, Update, attr
 
 from .identity_emails import EmailRules
 from .identity_limits import Hit, Limit, Limits
 from .identity_passwords import MAX_LENGTH, Passwords, check_policy
-from .identity_tables import CODES, EMAILS, GRANTS, REVOKED, SESSIONS, TABLES, USERS
-from .identity_tokens import (
-    AccessTokens,
-    Tokens,
-    derive_key,
-    invalid,
-    new_refresh_token,
-    parse_refresh_token,
-)
+from .identity_sessions import Sessions
+from .identity_tables import CODES, REVOKED, TABLES, USERS
+from .identity_tokens import AccessTokens, Tokens, derive_key, invalid
+from .identity_users import TRANSACT_RETRIES, Directory, User, acting_as
 
 __all__ = ["CODE_EVENT", "SIGNUP_EVENT", "TABLES", "Limit", "Limits", "LocalIdentity", "Tokens",
            "User"]
@@ -56,23 +48,6 @@ SIGNUP_EVENT = "auth.signup_requested"  # data: {email, code_id}; mails the code
 SIGNIN, SIGNUP = "signin", "signup"  # the purposes a code can serve
 
 _CODE = re.compile(r"^[0-9]{6}$")
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_SCOPE = re.compile(r"^(\*|[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127})$")
-_TRANSACT_RETRIES = 3
-
-
-@dataclass(frozen=True)
-class User:
-    id: str
-    email: str
-    created_at: datetime
-    has_password: bool = False
-
-    @classmethod
-    def from_item(cls, item: Item) -> User:
-        return cls(id=item["id"], email=item["email"],
-                   created_at=datetime.fromisoformat(item["created"]),
-                   has_password=bool(item.get("password_hash")))
 
 
 def wrong_code() -> Unauthorized:
@@ -84,30 +59,7 @@ def wrong_credentials() -> Unauthorized:
     return Unauthorized("email or password is wrong", code="wrong_credentials")
 
 
-def check_grant(grant: Grant) -> Grant:
-    if not (_NAME.match(grant.app) and _NAME.match(grant.role)):
-        raise Invalid(f"grant {grant}: app and role are lower-case names (letters, digits, _)",
-                      code="invalid_grant")
-    if not _SCOPE.match(grant.scope):
-        raise Invalid(f"grant {grant}: a scope is '*' or letters, digits and _ . @ : -",
-                      code="invalid_grant")
-    return grant
-
-
-def _grant_sk(grant: Grant) -> str:
-    return f"{grant.app}#{grant.role}#{grant.scope}"
-
-
-@contextmanager
-def _acting_as(actor: str) -> Iterator[None]:
-    token = current_actor.set(actor)
-    try:
-        yield
-    finally:
-        current_actor.reset(token)
-
-
-class LocalIdentity:
+class LocalIdentity(Sessions, Directory):
     """Identity on Tables. See the module docstring; `TABLES` lists the tables it needs."""
 
     def __init__(
@@ -266,181 +218,6 @@ class LocalIdentity:
         except NotFound:
             raise invalid() from None
 
-    def refresh(self, refresh_token: str) -> Tokens:
-        """Trade a refresh token for new tokens. Each refresh token works once: using a
-        rotated one again means it was copied, so the whole family is revoked."""
-        family, sk = parse_refresh_token(refresh_token)
-        now = self.clock.now()
-        ts = int(now.timestamp())
-        sessions = self.tables.table(SESSIONS.name)
-        head = sessions.get({"family": family, "sk": "family"})
-        token = sessions.get({"family": family, "sk": sk})
-        if head is None or token is None or token["expires"] <= ts:
-            raise invalid()
-        if head["revoked"]:
-            raise Unauthorized("this sign-in was ended; sign in again", code="token_revoked")
-        if token["used"]:
-            self._revoke_family(family)
-            log.warning("refresh token reused; session family %s revoked", family)
-            raise Unauthorized("this refresh token was already used, so the session has been "
-                               "ended for safety; sign in again", code="token_reused")
-        user = self.tables.table(USERS.name).get({"id": head["user_id"]})
-        if user is None:
-            raise invalid()
-        new_token, new_sk = new_refresh_token(family)
-        expires = ts + self.refresh_ttl
-        try:
-            self.tables.transact([
-                Update(SESSIONS.name, {"family": family, "sk": sk}, set={"used": True},
-                       condition=attr("used").eq(False)),
-                Update(SESSIONS.name, {"family": family, "sk": "family"},
-                       set={"expires": expires}, condition=attr("revoked").eq(False)),
-                Put(SESSIONS.name, {"family": family, "sk": new_sk, "used": False,
-                                    "expires": expires}),
-            ])
-        except TransactionCanceled as exc:
-            if exc.reasons[0] is not None:  # a concurrent refresh with the same token
-                self._revoke_family(family)
-                raise Unauthorized("this refresh token was already used; sign in again",
-                                   code="token_reused") from None
-            raise Unauthorized("this sign-in was ended; sign in again",
-                               code="token_revoked") from None
-        return self._tokens(user["id"], user["email"], new_token, now)
-
-    def sign_out(self, access_token: str | None = None, refresh_token: str | None = None) -> None:
-        """End a sign-in: the access token is refused from now on and the refresh token's
-        family can no longer refresh. Tokens that are not valid are ignored (idempotent)."""
-        now = self.clock.now()
-        if access_token:
-            try:
-                claims = self.access.verify(access_token, now=now, allow_expired=True)
-            except Unauthorized:
-                claims = None
-            if claims and claims["exp"] > now.timestamp():
-                self.tables.table(REVOKED.name).put(
-                    {"jti": claims["jti"], "user_id": claims["sub"], "expires": claims["exp"]})
-        if refresh_token:
-            try:
-                family, sk = parse_refresh_token(refresh_token)
-            except Unauthorized:
-                return
-            if self.tables.table(SESSIONS.name).get({"family": family, "sk": sk}) is not None:
-                self._revoke_family(family)
-
-    def _revoke_family(self, family: str) -> None:
-        with suppress(Conflict):  # already gone: nothing left to revoke
-            self.tables.table(SESSIONS.name).update(
-                {"family": family, "sk": "family"}, set={"revoked": True},
-                condition=attr("family").exists())
-
-    def _new_session(self, user_id: str, email: str, now: datetime) -> tuple[list[Op], Tokens]:
-        family = new_id(now)
-        token, sk = new_refresh_token(family)
-        expires = int(now.timestamp()) + self.refresh_ttl
-        ops: list[Op] = [
-            Put(SESSIONS.name, {"family": family, "sk": "family", "user_id": user_id,
-                                "revoked": False, "created": now.isoformat(),
-                                "expires": expires}, condition=attr("family").not_exists()),
-            Put(SESSIONS.name, {"family": family, "sk": sk, "used": False, "expires": expires}),
-        ]
-        return ops, self._tokens(user_id, email, token, now)
-
-    def _tokens(self, user_id: str, email: str, refresh_token: str, now: datetime) -> Tokens:
-        access = self.access.issue(user_id=user_id, email=email, jti=new_id(now), now=now)
-        return Tokens(access_token=access, refresh_token=refresh_token, user_id=user_id,
-                      email=email, expires_in=self.access.ttl,
-                      refresh_expires_in=self.refresh_ttl)
-
-    # ------------------------------------------------------------------ users and grants
-
-    def principal(self, user_id: str) -> Principal:
-        user = self.get_user(user_id=user_id)
-        return Principal(user_id=user.id, email=user.email, grants=self.grants_of(user.id))
-
-    def get_user(self, *, user_id: str | None = None, email: str | None = None) -> User:
-        """By id or by email; `NotFound` if there is no such user."""
-        if (user_id is None) == (email is None):
-            raise ValueError("get_user takes exactly one of user_id, email")
-        item = (self.tables.table(USERS.name).get({"id": user_id}) if user_id
-                else self._user_item(self.emails.normalize(email)))
-        if item is None:
-            raise NotFound(f"no user {email or user_id}", code="user_not_found")
-        return User.from_item(item)
-
-    def list_users(self, *, limit: int = 50, cursor: str | None = None
-                   ) -> tuple[list[User], str | None]:
-        """Users in email order, a page at a time."""
-        page = self.tables.table(USERS.name).query("user", index="by_email", limit=limit,
-                                                   cursor=cursor)
-        return [User.from_item(i) for i in page.items], page.cursor
-
-    def grants_of(self, user_id: str) -> frozenset[Grant]:
-        grants: set[Grant] = set()
-        cursor: str | None = None
-        while True:
-            page = self.tables.table(GRANTS.name).query(user_id, cursor=cursor)
-            grants.update(Grant(i["app"], i["role"], i["scope"]) for i in page.items)
-            if page.cursor is None:
-                return frozenset(grants)
-            cursor = page.cursor
-
-    def users_with(self, app: str, role: str, scope: str = ANY_SCOPE) -> list[User]:
-        """Users granted `role` in `app` for `scope` — including those granted it for every
-        scope ("*"). System admins are not listed: they may act, but are not who to notify."""
-        check_grant(Grant(app, role, scope))
-        ids: list[str] = []
-        for s in dict.fromkeys((scope, ANY_SCOPE)):
-            cursor: str | None = None
-            while True:
-                page = self.tables.table(GRANTS.name).query(
-                    _grant_sk(Grant(app, role, s)), index="by_role", cursor=cursor)
-                ids.extend(i["user_id"] for i in page.items if i["user_id"] not in ids)
-                if page.cursor is None:
-                    break
-                cursor = page.cursor
-        users = self.tables.table(USERS.name)
-        return [User.from_item(item) for uid in ids if (item := users.get({"id": uid}))]
-
-    def grant(self, email: str, grant: Grant, *, by: str) -> User:
-        """Give `email` a role. Creates the account if it has never signed in, so an admin can
-        prepare roles ahead of a first sign-in."""
-        check_grant(grant)
-        address = self.emails.admit(email)
-        now = self.clock.now()
-        user = self._ensure_user(address, now)
-        with _acting_as(by):
-            self.tables.transact([self._grant_put(user.id, user.email, grant, by, now)])
-        log.info("granted %s to user %s by %s", grant, user.id, by)
-        return user
-
-    def revoke(self, email: str, grant: Grant, *, by: str) -> bool:
-        """Take a role away; False if the user did not hold it. `NotFound` for no such user."""
-        check_grant(grant)
-        user = self.get_user(email=email)
-        with _acting_as(by):
-            old = self.tables.table(GRANTS.name).delete(
-                {"user_id": user.id, "grant": _grant_sk(grant)})
-        if old is not None:
-            log.info("revoked %s from user %s by %s", grant, user.id, by)
-        return old is not None
-
-    def ensure_admins(self) -> int:
-        """Grant roost:admin to every configured admin email that has an account (startup);
-        returns how many grants were added."""
-        added = 0
-        admin = Grant(SYSTEM_APP, SYSTEM_ADMIN)
-        for address in sorted(self.admin_emails):
-            item = self._user_item(address)
-            if item is not None and admin not in self.grants_of(item["id"]):
-                with _acting_as("system"):
-                    self.tables.transact([self._grant_put(item["id"], address, admin, "system",
-                                                          self.clock.now())])
-                added += 1
-        return added
-
-    def user_exists(self, email: str) -> bool:
-        return self._user_item(self.emails.normalize(email)) is not None
-
     # ------------------------------------------------------------------ internals
 
     def _count(self, hits: list[Hit], now: datetime) -> None:
@@ -454,48 +231,11 @@ class LocalIdentity:
             log.warning("rate limit reached: %s", ":".join(spent[0].bucket.split(":", 2)[:2]))
             raise spent[0].refusal(now) from None
 
-    def _user_item(self, address: str) -> Item | None:
-        claim = self.tables.table(EMAILS.name).get({"email": address})
-        return self.tables.table(USERS.name).get({"id": claim["user_id"]}) if claim else None
-
-    def _new_user_ops(self, address: str, now: datetime, password_hash: str | None
-                      ) -> tuple[str, list[Op]]:
-        user_id = new_id(now)
-        item: Item = {"id": user_id, "kind": "user", "email": address,
-                      "created": now.isoformat()}
-        if password_hash:
-            item["password_hash"] = password_hash
-        return user_id, [
-            Put(USERS.name, item, condition=attr("id").not_exists()),
-            Put(EMAILS.name, {"email": address, "user_id": user_id},
-                condition=attr("email").not_exists()),
-        ]
-
-    def _ensure_user(self, address: str, now: datetime) -> User:
-        for _ in range(_TRANSACT_RETRIES):
-            item = self._user_item(address)
-            if item is not None:
-                return User.from_item(item)
-            user_id, ops = self._new_user_ops(address, now, None)
-            try:
-                self.tables.transact(ops)
-            except TransactionCanceled:
-                continue  # created concurrently: read it
-            return User(id=user_id, email=address, created_at=now)
-        raise Conflict("the account is being changed by another request; try again",
-                       code="busy")
-
-    def _grant_put(self, user_id: str, email: str, grant: Grant, by: str, now: datetime) -> Put:
-        return Put(GRANTS.name, {
-            "user_id": user_id, "grant": _grant_sk(grant), "role_key": _grant_sk(grant),
-            "app": grant.app, "role": grant.role, "scope": grant.scope, "email": email,
-            "granted_by": by, "granted_at": now.isoformat()})
-
     def _finish(self, address: str, *, method: str, first: list[Op],
                 password_hash: str | None = None) -> Tokens:
         """Complete a sign-in in one transaction: the `first` ops (spending the code), the
         user (created if new), the admin grant if due, and the new session."""
-        for _ in range(_TRANSACT_RETRIES):
+        for _ in range(TRANSACT_RETRIES):
             now = self.clock.now()
             item = self._user_item(address)
             if item is None:
@@ -512,7 +252,7 @@ class LocalIdentity:
                 user_ops.append(self._grant_put(user_id, address, admin, "system", now))
             session_ops, tokens = self._new_session(user_id, address, now)
             try:
-                with _acting_as(user_id):
+                with acting_as(user_id):
                     self.tables.transact([*first, *user_ops, *session_ops])
             except TransactionCanceled as exc:
                 if any(r is not None for r in exc.reasons[:len(first)]):
