@@ -104,5 +104,12 @@ def test_sign_in_by_code_on_a_phone(browser, tmp_path: Path) -> None:
             cookies = {c["name"]: c for c in context.cookies()}
             for name in ("roost_access", "roost_refresh"):
                 assert cookies[name]["httpOnly"] and cookies[name]["sameSite"] == "Lax"
+
+            # The server logged the requests, but neither the code nor a token.
+            log = (tmp_path / "roost-serve.log").read_text(errors="replace")
+            assert "/signin/code" in log
+            for secret in (code, cookies["roost_access"]["value"],
+                           cookies["roost_refresh"]["value"]):
+                assert secret not in log
         finally:
             context.close()
