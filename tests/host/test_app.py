@@ -344,6 +344,13 @@ def test_request_ids_are_echoed_or_made(client):
         assert made != hostile and len(made) == 26
 
 
+def test_every_answer_carries_the_security_headers(client):
+    for r in (client.get("/health"), client.get("/sample"), client.get("/nowhere")):
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "SAMEORIGIN"
+        assert r.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
+
 def test_health(client):
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["apps"] == ["sample"]

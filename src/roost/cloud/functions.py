@@ -32,6 +32,7 @@ from roost.cloud.blobs import Blobs, check_prefix
 from roost.cloud.clock import Clock
 from roost.cloud.errors import Forbidden, Unauthorized, Undeclared
 from roost.cloud.events import OUTBOX, Event, publish
+from roost.cloud.guards import GuardedBlobs, GuardedMailer, GuardedTables
 from roost.cloud.identity import Identity, Principal
 from roost.cloud.ids import new_id
 from roost.cloud.mail import Mailer
@@ -231,8 +232,6 @@ class Function:
         request: RequestInfo | None = None,
     ) -> Ctx:
         """A fresh guarded context for one call of this function."""
-        from roost.cloud.guards import GuardedBlobs, GuardedMailer, GuardedTables
-
         ctx = Ctx(function=self, principal=principal, clock=resources.clock,
                   identity=resources.identity, request=request)
         ctx.tables = GuardedTables(resources.tables, self, on_publish=ctx.published.append)

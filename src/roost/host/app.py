@@ -188,8 +188,8 @@ def _call(rt: Runtime, fn: Function, request: Request, principal: Principal | No
     info = _request_info(request, rt.settings)
     ctx = fn.context(rt.resources, principal=principal, request=info)
     result = fn.invoke(ctx, **args)
-    if ctx.published:
-        rt.dispatcher.notify()
+    if ctx.published or request.method != "GET":
+        rt.dispatcher.notify()  # adapters (identity) may publish outside the guards: cheap
     return result, info
 
 

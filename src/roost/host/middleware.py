@@ -21,6 +21,10 @@ from roost.host.problems import problem, respond
 
 log = structlog.get_logger("roost.http")
 _GOOD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+                    (b"x-frame-options", b"SAMEORIGIN"))
+"""Sent on every answer unless the app set its own."""
 
 
 class _Exceeded(Exception):
@@ -61,8 +65,11 @@ class RoostMiddleware:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 status["started"] = True
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"x-request-id", request_id.encode())]}
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         received = 0
