@@ -33,7 +33,7 @@ from roost.host.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-SYSTEM_APPS = ("roost.host.auth",)
+SYSTEM_APPS = ("roost.host.auth", "roost.host.admin")
 """Apps of the host itself, installed whatever `ROOST_APPS` says (when they exist)."""
 
 DEMOS = TableSpec(name="roost_demos", pk="app", sk=None)

@@ -192,13 +192,7 @@ class LocalDispatcher:
         return count
 
     def _pages(self, table: Table, partition: str, **kwargs: Any) -> Iterator[Item]:
-        cursor: str | None = None
-        while True:
-            page = table.query(partition, limit=PAGE, cursor=cursor, **kwargs)
-            yield from page.items
-            cursor = page.cursor
-            if cursor is None:
-                return
+        return _pages(table, partition, **kwargs)
 
     def _due(self, now: datetime) -> Iterator[Item]:
         # '$' sorts right after '#': every due key stamped at or before `now`.
@@ -340,32 +334,10 @@ class LocalDispatcher:
 
     def dead_letters(self, *, handler: str | None = None) -> list[DeadLetter]:
         """Oldest event first."""
-        items = (self._pages(self._dead, handler, index="by_handler") if handler is not None
-                 else self._pages(self._dead, DEAD))
-        return [_dead_letter(item) for item in items]
+        return DeadLetters(self._tables, clock=self._clock).list(handler=handler)
 
     def replay(self, event_id: str, handler: str) -> None:
-        key = {"pk": DEAD, "sk": f"{event_id}#{handler}"}
-        dead = self._dead.get(key)
-        if dead is None:
-            raise NotFound(f"no dead letter for event {event_id} and handler {handler!r}",
-                           code="dead_letter_not_found")
-        now = self._clock.now()
-        delivery = {k: v for k, v in dead.items()
-                    if k not in ("pk", "sk", "error", "traceback", "failed_at")}
-        delivery.update(queue=QUEUE, due=due_key(now, event_id, handler), attempts=0)
-        try:
-            self._tables.transact([
-                Delete(DEAD_LETTERS.name, key, condition=attr("sk").exists()),
-                Put(DELIVERIES.name, delivery, condition=attr("event").not_exists()),
-            ])
-        except TransactionCanceled as exc:
-            if 0 in exc.failed:
-                raise NotFound(f"the dead letter for event {event_id} and handler {handler!r} "
-                               "was replayed meanwhile", code="dead_letter_not_found") from exc
-            raise Conflict(f"event {event_id} is already in line for {handler!r}",
-                           code="delivery_pending") from exc
-        log.info("dead_letter_replayed", event_id=event_id, handler=handler)
+        DeadLetters(self._tables, clock=self._clock).replay(event_id, handler)
         self.notify()
 
     def pending(self) -> int:
@@ -436,6 +408,58 @@ class LocalDispatcher:
         with self._lock:
             self._inflight.discard(future)
         self._slots.release()
+
+
+
+def _pages(table: Table, partition: str, **kwargs: Any) -> Iterator[Item]:
+    cursor: str | None = None
+    while True:
+        page = table.query(partition, limit=PAGE, cursor=cursor, **kwargs)
+        yield from page.items
+        cursor = page.cursor
+        if cursor is None:
+            return
+
+
+class DeadLetters:
+    """The parked deliveries, on the two tables they move between. Separate from the dispatcher
+    so an admin function can list and replay them through its own guarded tables (it declares
+    `roost_deadletters` and `roost_deliveries`, nothing else)."""
+
+    def __init__(self, tables: Tables, *, clock: Clock) -> None:
+        self._tables = tables
+        self._dead = tables.table(DEAD_LETTERS.name)
+        self._clock = clock
+
+    def list(self, *, handler: str | None = None) -> list[DeadLetter]:
+        """Oldest event first."""
+        items = (_pages(self._dead, handler, index="by_handler") if handler is not None
+                 else _pages(self._dead, DEAD))
+        return [_dead_letter(item) for item in items]
+
+    def replay(self, event_id: str, handler: str) -> None:
+        """Put a dead letter back in line, attempts reset. The caller wakes the dispatcher."""
+        key = {"pk": DEAD, "sk": f"{event_id}#{handler}"}
+        dead = self._dead.get(key)
+        if dead is None:
+            raise NotFound(f"no dead letter for event {event_id} and handler {handler!r}",
+                           code="dead_letter_not_found")
+        now = self._clock.now()
+        delivery = {k: v for k, v in dead.items()
+                    if k not in ("pk", "sk", "error", "traceback", "failed_at")}
+        delivery.update(queue=QUEUE, due=due_key(now, event_id, handler), attempts=0)
+        try:
+            self._tables.transact([
+                Delete(DEAD_LETTERS.name, key, condition=attr("sk").exists()),
+                Put(DELIVERIES.name, delivery, condition=attr("event").not_exists()),
+            ])
+        except TransactionCanceled as exc:
+            if 0 in exc.failed:
+                raise NotFound(f"the dead letter for event {event_id} and handler {handler!r} "
+                               "was replayed meanwhile", code="dead_letter_not_found") from exc
+            raise Conflict(f"event {event_id} is already in line for {handler!r}",
+                           code="delivery_pending") from exc
+        log.info("dead_letter_replayed", event_id=event_id, handler=handler)
 
 
 def _dead_letter(item: Item) -> DeadLetter:

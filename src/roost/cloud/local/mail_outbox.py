@@ -11,7 +11,6 @@ import hashlib
 import os
 import re
 import secrets
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from email import policy
@@ -21,10 +20,9 @@ from email.parser import BytesHeaderParser, BytesParser
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 
-from ulid import ULID
-
 from roost.cloud.clock import Clock
 from roost.cloud.errors import Invalid, NotFound
+from roost.cloud.ids import new_id
 from roost.cloud.mail import Message, SentMail
 
 Transmit = Callable[[EmailMessage], None]
@@ -38,20 +36,10 @@ _KEYS = ".keys"  # idempotency claims: one small file per key, holding the messa
 MAX_LIST = 1000
 
 
-_last_id = ULID.from_int(0)
-_id_lock = threading.Lock()
-
-
 def next_mail_id(now: datetime) -> str:
-    """A ULID for `now`, above every id this process made before: mail sent within one
-    millisecond (always, under a frozen test clock) still lists in the order it was sent."""
-    global _last_id
-    with _id_lock:
-        candidate = ULID.from_datetime(now)
-        if candidate <= _last_id:
-            candidate = ULID.from_int(int(_last_id) + 1)
-        _last_id = candidate
-        return str(candidate)
+    """A ULID for `now`: mail sent within one millisecond (always, under a frozen test clock)
+    still lists in the order it was sent."""
+    return new_id(now)
 
 
 def build_email(message: Message, *, sender: str, message_id: str, date: datetime) -> EmailMessage:

@@ -11,6 +11,6 @@ app = App("auth", "Account", tables=TABLES,
           description="Sign in by emailed code or password; your account and roles.")
 
 # Importing the modules declares their functions on `app`.
-from roost.host.auth import api, events, pages  # noqa: E402, F401
+from roost.host.auth import api, events, pages, users  # noqa: E402, F401
 
 __all__ = ["app"]

@@ -1,0 +1,18 @@
+from datetime import UTC, datetime
+
+from roost.cloud.ids import new_id
+
+
+def test_ids_in_one_millisecond_increase_even_when_other_clocks_interleave():
+    frozen = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    ours = []
+    for _ in range(500):
+        ours.append(new_id(frozen))
+        new_id()  # the system clock's ids come in between (request ids, mail ids)
+    assert ours == sorted(ours) and len(set(ours)) == 500
+
+
+def test_ids_carry_the_time_they_are_stamped_with():
+    early, late = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC)
+    assert new_id(late) > new_id(early)
+    assert new_id(early)[:10] == new_id(early)[:10]
