@@ -54,6 +54,7 @@ from roost.cloud.errors import (
     Unavailable,
 )
 from roost.cloud.ids import new_id
+from roost.cloud.local.sqlite_codec import decode, encode
 from roost.cloud.local.sqlite_errors import guarded
 from roost.cloud.local.sqlite_rows import (
     SCHEMA,
@@ -84,11 +85,9 @@ from roost.cloud.table import (
     check_key,
     check_ops,
     decode_cursor,
-    dumps,
     encode_cursor,
     evaluate,
     item_size,
-    loads,
 )
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -201,18 +200,29 @@ class SqliteTables:
             raise Unavailable(f"the tables in {self.path} were closed", code="closed")
         return handle.db
 
-    @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding the write lock from its first statement."""
+    def _begin(self) -> sqlite3.Connection:
+        """Start a write transaction that holds the write lock from its first statement. The
+        caller ends it with COMMIT, or `_abort` on any exception (the hot paths do this inline:
+        a context manager costs more than the rest of the bookkeeping)."""
         db = self._conn()
         db.execute("BEGIN IMMEDIATE")
+        return db
+
+    @staticmethod
+    def _abort(db: sqlite3.Connection) -> None:
+        if db.in_transaction:
+            with suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """`_begin` ... COMMIT as a `with` block, for the paths that are not hot."""
+        db = self._begin()
         try:
             yield db
             db.execute("COMMIT")
         except BaseException:
-            if db.in_transaction:
-                with suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
+            self._abort(db)
             raise
 
     @guarded
@@ -284,7 +294,7 @@ class SqliteTables:
         db.execute("DELETE FROM idx WHERE tbl = ?", (spec.name,))
         rows = db.execute("SELECT pk, sk, data FROM items WHERE tbl = ?", (spec.name,)).fetchall()
         for pk, sk, data in rows:
-            item = loads(data)
+            item = decode(data)
             db.execute("UPDATE items SET expires = ? WHERE tbl = ? AND pk = ? AND sk = ?",
                        (expires_of(spec, item), spec.name, pk, sk))
             db.executemany(_IDX_ADD, [(spec.name, ix, ipk, isk, pk, sk)
@@ -317,7 +327,7 @@ class SqliteTables:
         row = db.execute(_GET, (spec.name, pk, sk)).fetchone()
         if row is None:
             return None, None
-        stored = loads(row[0])
+        stored = decode(row[0])
         expires = row[1]
         return stored, (stored if expires is None or expires > now else None)
 
@@ -332,7 +342,7 @@ class SqliteTables:
         if new is None:
             db.execute(_DELETE, (name, pk, sk))
         else:
-            db.execute(_PUT, (name, pk, sk, dumps(new), expires_of(spec, new)))
+            db.execute(_PUT, (name, pk, sk, encode(new), expires_of(spec, new)))
         if spec.indexes:
             before, after = index_entries(spec, stored), index_entries(spec, new)
             if before - after:
@@ -347,7 +357,7 @@ class SqliteTables:
         before: Item | None, after: Item | None, now: datetime,
     ) -> None:
         if after is not None:
-            after = loads(dumps(after))  # as a reader will see it: tuples are lists
+            after = decode(encode(after))  # as a reader will see it: tuples are lists
         if before == after:
             return
         at = _iso(now)
@@ -379,38 +389,50 @@ class SqliteTables:
                 keys.append(dict(op.key))
         rows = [row_key(spec, key) for spec, key in zip(specs, keys, strict=True)]
         now = self.clock.now()
+        db = self._begin()
+        try:
+            self._transact(db, ops, specs, keys, rows, now)
+            db.execute("COMMIT")
+        except BaseException:
+            self._abort(db)
+            raise
+
+    def _transact(
+        self, db: sqlite3.Connection, ops: list[Op], specs: list[TableSpec], keys: list[Key],
+        rows: list[tuple[SqlKey, SqlKey]], now: datetime,
+    ) -> None:
+        """The body of `transact`, inside its write transaction."""
         ts = now.timestamp()
-        with self._writing() as db:
-            read = [self._read(db, spec, pk, sk, ts)
-                    for spec, (pk, sk) in zip(specs, rows, strict=True)]
-            reasons: list[str | None] = [
-                None if evaluate(op.condition, visible) else "condition_failed"
-                for op, (_, visible) in zip(ops, read, strict=True)]
-            if any(reasons):
-                failed = [i for i, r in enumerate(reasons) if r]
-                raise TransactionCanceled(
-                    f"transaction canceled: the condition of operation(s) {failed} did not hold "
-                    f"({', '.join(f'{type(ops[i]).__name__} on {ops[i].table}' for i in failed)})",
-                    reasons=reasons)
-            news: list[Item | None] = []
-            for op, spec, (_, visible) in zip(ops, specs, read, strict=True):
-                if isinstance(op, Put):
-                    news.append(dict(op.item))
-                elif isinstance(op, Update):
-                    news.append(apply_update(spec, visible, op))
-                else:
-                    news.append(None)
-            for i, op in enumerate(ops):
-                if isinstance(op, Check):
-                    continue
-                spec, (pk, sk), (stored, visible) = specs[i], rows[i], read[i]
-                if isinstance(op, Delete) and stored is None:
-                    continue
-                self._store(db, spec, pk, sk, stored, news[i])
-                if spec.audit:
-                    kind = "put" if isinstance(op, Put) else \
-                        "update" if isinstance(op, Update) else "delete"
-                    self._audit(db, spec, kind, keys[i], visible, news[i], now)
+        read = [self._read(db, spec, pk, sk, ts)
+                for spec, (pk, sk) in zip(specs, rows, strict=True)]
+        reasons: list[str | None] = [
+            None if evaluate(op.condition, visible) else "condition_failed"
+            for op, (_, visible) in zip(ops, read, strict=True)]
+        if any(reasons):
+            failed = [i for i, r in enumerate(reasons) if r]
+            raise TransactionCanceled(
+                f"transaction canceled: the condition of operation(s) {failed} did not hold "
+                f"({', '.join(f'{type(ops[i]).__name__} on {ops[i].table}' for i in failed)})",
+                reasons=reasons)
+        news: list[Item | None] = []
+        for op, spec, (_, visible) in zip(ops, specs, read, strict=True):
+            if isinstance(op, Put):
+                news.append(dict(op.item))
+            elif isinstance(op, Update):
+                news.append(apply_update(spec, visible, op))
+            else:
+                news.append(None)
+        for i, op in enumerate(ops):
+            if isinstance(op, Check):
+                continue
+            spec, (pk, sk), (stored, visible) = specs[i], rows[i], read[i]
+            if isinstance(op, Delete) and stored is None:
+                continue
+            self._store(db, spec, pk, sk, stored, news[i])
+            if spec.audit:
+                kind = "put" if isinstance(op, Put) else \
+                    "update" if isinstance(op, Update) else "delete"
+                self._audit(db, spec, kind, keys[i], visible, news[i], now)
 
     # ------------------------------------------------------------------ TTL
 
@@ -429,7 +451,7 @@ class SqliteTables:
                     spec = known.get(tbl) if tbl in known else self._stored_spec(db, tbl, known)
                     if spec is not None and spec.indexes:
                         db.executemany(_IDX_DEL, [(tbl, ix, ipk, isk, pk, sk) for ix, ipk, isk
-                                                  in index_entries(spec, loads(data))])
+                                                  in index_entries(spec, decode(data))])
                 db.executemany(_DELETE, [(tbl, pk, sk) for tbl, pk, sk, _ in rows])
             total += len(rows)
             if len(rows) < PURGE_BATCH:
@@ -468,7 +490,7 @@ class SqliteTable:
         row = self._t._conn().execute(_GET, (spec.name, pk, sk)).fetchone()
         if row is None or (row[1] is not None and row[1] <= self._t._now()):
             return None
-        return loads(row[0])
+        return decode(row[0])
 
     def _refuse(self, key: Key) -> ConditionFailed:
         return ConditionFailed(f"table {self.spec.name}: the condition on item {dict(key)} did "
@@ -481,7 +503,8 @@ class SqliteTable:
         pk, sk = row_key(spec, item)
         t = self._t
         now = t.clock.now() if spec.audit else None
-        with t._writing() as db:
+        db = t._begin()
+        try:
             stored = visible = None
             if condition is not None or self._put_reads_old:
                 stored, visible = t._read(db, spec, pk, sk, t._now())
@@ -490,6 +513,10 @@ class SqliteTable:
             t._store(db, spec, pk, sk, stored, item)
             if now is not None:
                 t._audit(db, spec, "put", spec.key_of(item), visible, dict(item), now)
+            db.execute("COMMIT")
+        except BaseException:
+            t._abort(db)
+            raise
 
     @guarded
     def update(
@@ -507,7 +534,8 @@ class SqliteTable:
         pk, sk = row_key(spec, key)
         t = self._t
         now = t.clock.now()
-        with t._writing() as db:
+        db = t._begin()
+        try:
             stored, visible = t._read(db, spec, pk, sk, now.timestamp())
             if not evaluate(condition, visible):
                 raise self._refuse(key)
@@ -515,6 +543,10 @@ class SqliteTable:
             t._store(db, spec, pk, sk, stored, new)
             if spec.audit:
                 t._audit(db, spec, "update", key, visible, new, now)
+            db.execute("COMMIT")
+        except BaseException:
+            t._abort(db)
+            raise
         return new
 
     @guarded
@@ -524,7 +556,8 @@ class SqliteTable:
         pk, sk = row_key(spec, key)
         t = self._t
         now = t.clock.now()
-        with t._writing() as db:
+        db = t._begin()
+        try:
             stored, visible = t._read(db, spec, pk, sk, now.timestamp())
             if not evaluate(condition, visible):
                 raise self._refuse(key)
@@ -532,6 +565,10 @@ class SqliteTable:
                 t._store(db, spec, pk, sk, stored, None)
                 if spec.audit:
                     t._audit(db, spec, "delete", key, visible, None, now)
+            db.execute("COMMIT")
+        except BaseException:
+            t._abort(db)
+            raise
         return visible
 
     # ------------------------------------------------------------------ reads of many
@@ -561,7 +598,7 @@ class SqliteTable:
             rows = rows[:limit]
             cursor = encode_cursor({"t": self.spec.name, "on": on, "p": partition,
                                     "k": list(rows[-1][:-1])})
-        return Page([loads(r[-1]) for r in rows], cursor)
+        return Page([decode(r[-1]) for r in rows], cursor)
 
     @guarded
     def query(
