@@ -1,0 +1,329 @@
+"""The rooms API: rooms (admins), bookings (create, read, change, cancel, check in), vacancy and
+"find me a free room". Each route: parse -> rules -> store (+ the event, in the same write).
+
+The booking operations are plain functions (`create`, `change`, `cancel`) so the pages call the
+very same code as the API."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timedelta
+from typing import Any
+
+from roost.cloud.errors import Conflict, Forbidden, Invalid
+from roost.cloud.functions import USER, Ctx, Uses
+from roost.cloud.table import Item
+
+from . import app, rules, store
+from .models import (
+    Booking,
+    BookingIn,
+    BookingList,
+    BookingPatch,
+    FreeQuery,
+    Interval,
+    Room,
+    RoomIn,
+    RoomList,
+    RoomVacancy,
+    Vacancy,
+    VacancyQuery,
+)
+from .rules import Hours, Span
+from .store import BOOKINGS, DAYS, ROOMS
+
+ADMINS = "rooms:admin"
+CREATED, UPDATED, CANCELLED = ("rooms.booking_created", "rooms.booking_updated",
+                               "rooms.booking_cancelled")
+CREATING = Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS], publishes=[CREATED])
+CHANGING = Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS], publishes=[UPDATED])
+CANCELLING = Uses(writes=[BOOKINGS, DAYS], publishes=[CANCELLED])
+READING = Uses(reads=[ROOMS, DAYS])
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def room_item(room: RoomIn, room_id: str) -> Item:
+    data = room.model_dump(mode="json", exclude={"id"})
+    data["opens"], data["closes"] = f"{room.opens:%H:%M}", f"{room.closes:%H:%M}"
+    return {**data, "id": room_id}
+
+
+def room_out(item: Item) -> Room:
+    return Room.model_validate({k: v for k, v in item.items() if k != "pk"})
+
+
+def booking_out(item: Item) -> Booking:
+    return Booking(code=item["code"], room_id=item["room_id"], room_name=item["room_name"],
+                   tz=item["tz"], start=rules.unstamp(item["start"]),
+                   end=rules.unstamp(item["end"]), title=item["title"],
+                   organiser=item["organiser"], organiser_email=item["organiser_email"],
+                   attendees=list(item["attendees"]), status=item["status"],
+                   sequence=item["sequence"], created_at=rules.unstamp(item["created_at"]),
+                   checked_in=item["checked_in"])
+
+
+def snapshot(item: Item, room: Item | None = None) -> dict[str, Any]:
+    """What an event carries: the booking as it was written, so handlers need no reads."""
+    where = f"{room['name']}, {room['site']}" + (f", floor {room['floor']}"
+                                                 if room and room.get("floor") else "") \
+        if room else item.get("location", item["room_name"])
+    return {**{k: v for k, v in item.items() if k not in ("release_due",)}, "location": where}
+
+
+def slug(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:40] or "room"
+
+
+def is_admin(ctx: Ctx) -> bool:
+    return ctx.principal is not None and ctx.principal.has("rooms", "admin")
+
+
+# --------------------------------------------------------------------------- bookings
+
+
+def _slot(room: Item, start: datetime, end: datetime, now: datetime
+          ) -> tuple[datetime, datetime]:
+    hours = Hours.of(room)
+    s, e = rules.utc(start, hours.tz), rules.utc(end, hours.tz)
+    rules.check_slot(hours, s, e, now)
+    return s, e
+
+
+def _release_fields(room: Item, start: datetime) -> dict[str, Any]:
+    grace = room.get("grace_minutes")
+    if grace is None:
+        return {}
+    return {"release_due": store.DUE,
+            "release_at": rules.stamp(rules.release_due(start, timedelta(minutes=grace)))}
+
+
+def create(ctx: Ctx, body: BookingIn) -> Item:
+    """Book a room for the caller: the rules, then the slot taken race-free."""
+    user = ctx.user
+    room = store.room(ctx.tables, body.room_id)
+    start, end = _slot(room, body.start, body.end, ctx.now())
+    code = store.new_code()
+    item: Item = {
+        "code": code, "room_id": room["id"], "room_name": room["name"], "tz": room["tz"],
+        "start": rules.stamp(start), "end": rules.stamp(end), "title": body.title,
+        "organiser": user.user_id, "organiser_email": user.email,
+        "attendees": [str(a).lower() for a in body.attendees], "status": "booked",
+        "sequence": 0, "created_at": rules.stamp(ctx.now()), "checked_in": False,
+        **_release_fields(room, start),
+    }
+    item["location"] = snapshot(item, room)["location"]
+    day = rules.local_day(start, Hours.of(room))
+    store.write_slots(ctx.tables, code=code, leave=None,
+                      take=store.Slot(room["id"], day, Span(start, end, code)),
+                      ops=[store.new_booking_op(item), ctx.publish(CREATED, snapshot(item))])
+    return item
+
+
+def _open_booking(ctx: Ctx, code: str) -> Item:
+    item = store.booking(ctx.tables, code)
+    rules.may_change(item["organiser"], ctx.user.user_id, is_admin=is_admin(ctx))
+    if item["status"] != "booked":
+        raise Conflict(f"this booking is {item['status']}", code=f"booking_{item['status']}")
+    if rules.unstamp(item["end"]) <= ctx.now():
+        raise Conflict("this booking is over", code="booking_over")
+    return item
+
+
+def change(ctx: Ctx, code: str, patch: BookingPatch) -> Item:
+    """Change time, room, title or attendees under the same rules as a new booking."""
+    old = _open_booking(ctx, code)
+    room = store.room(ctx.tables, patch.room_id or old["room_id"])
+    start = rules.utc(patch.start, room["tz"]) if patch.start else rules.unstamp(old["start"])
+    end = rules.utc(patch.end, room["tz"]) if patch.end else rules.unstamp(old["end"])
+    moved = (room["id"], rules.stamp(start), rules.stamp(end)) != (
+        old["room_id"], old["start"], old["end"])
+    if moved:
+        start, end = _slot(room, start, end, ctx.now())
+    new: Item = {k: v for k, v in old.items() if k not in ("release_due", "release_at")}
+    new.update(room_id=room["id"], room_name=room["name"], tz=room["tz"],
+               start=rules.stamp(start), end=rules.stamp(end),
+               sequence=old["sequence"] + 1)
+    if patch.title is not None:
+        new["title"] = patch.title
+    if patch.attendees is not None:
+        new["attendees"] = [str(a).lower() for a in patch.attendees]
+    if not new["checked_in"]:
+        new.update(_release_fields(room, start))
+    new["location"] = snapshot(new, room)["location"]
+    old_day = rules.local_day(rules.unstamp(old["start"]), Hours(tz=old["tz"]))
+    day = rules.local_day(start, Hours.of(room))
+    store.write_slots(ctx.tables, code=old["code"], leave=(old["room_id"], old_day),
+                      take=store.Slot(room["id"], day, Span(start, end, old["code"])),
+                      ops=[store.replace_booking_op(new, old["sequence"]),
+                           ctx.publish(UPDATED, snapshot(new))])
+    return new
+
+
+def cancel(ctx: Ctx, code: str) -> Item:
+    """Cancel: the slot is free again at once; everyone gets the calendar cancellation."""
+    old = _open_booking(ctx, code)
+    new = {k: v for k, v in old.items() if k not in ("release_due", "release_at")}
+    new.update(status="cancelled", sequence=old["sequence"] + 1)
+    old_day = rules.local_day(rules.unstamp(old["start"]), Hours(tz=old["tz"]))
+    store.write_slots(ctx.tables, code=old["code"], leave=(old["room_id"], old_day), take=None,
+                      ops=[store.replace_booking_op(new, old["sequence"]),
+                           ctx.publish(CANCELLED, snapshot(new))])
+    return new
+
+
+@app.route("POST", "/rooms/bookings", roles=[USER], status=201, uses=CREATING)
+def create_booking(ctx: Ctx, body: BookingIn) -> Booking:
+    """Book a room. 409 `slot_taken` lists the bookings in the way."""
+    return booking_out(create(ctx, body))
+
+
+@app.route("GET", "/rooms/bookings", roles=[USER], uses=Uses(reads=[BOOKINGS]))
+def my_bookings(ctx: Ctx) -> BookingList:
+    """Your bookings that have not ended yet, soonest first."""
+    now = ctx.now()
+    items = store.bookings_of(ctx.tables, ctx.user.user_id, now - timedelta(days=1))
+    return BookingList(bookings=[booking_out(i) for i in items
+                                 if rules.unstamp(i["end"]) > now])
+
+
+@app.route("GET", "/rooms/bookings/{code}", roles=[USER], uses=Uses(reads=[BOOKINGS]))
+def get_booking(ctx: Ctx, *, code: str) -> Booking:
+    """One booking, by its code."""
+    return booking_out(store.booking(ctx.tables, code))
+
+
+@app.route("PATCH", "/rooms/bookings/{code}", roles=[USER], uses=CHANGING)
+def change_booking(ctx: Ctx, body: BookingPatch, *, code: str) -> Booking:
+    """Change a booking (organiser or rooms admin)."""
+    return booking_out(change(ctx, code, body))
+
+
+@app.route("DELETE", "/rooms/bookings/{code}", roles=[USER], uses=CANCELLING)
+def cancel_booking(ctx: Ctx, *, code: str) -> Booking:
+    """Cancel a booking (organiser or rooms admin)."""
+    return booking_out(cancel(ctx, code))
+
+
+@app.route("POST", "/rooms/bookings/{code}/checkin", roles=[USER],
+           uses=Uses(writes=[BOOKINGS]))
+def check_in(ctx: Ctx, *, code: str) -> Booking:
+    """Say you are there, so the booking is not released (from 15 minutes before the start
+    until the grace time ends)."""
+    item = store.booking(ctx.tables, code)
+    user = ctx.user
+    if user.user_id != item["organiser"] and user.email not in item["attendees"] \
+            and not is_admin(ctx):
+        raise Forbidden("only the organiser or an attendee can check in",
+                        code="not_attendee")
+    if item["status"] != "booked":
+        raise Conflict(f"this booking is {item['status']}", code=f"booking_{item['status']}")
+    if not item["checked_in"]:
+        closes = rules.unstamp(item.get("release_at") or item["end"])
+        if not rules.may_check_in(rules.unstamp(item["start"]), closes, ctx.now()):
+            raise Conflict("check-in is open from 15 minutes before the start until the "
+                           "grace time ends", code="check_in_closed")
+        store.mark_checked_in(ctx.tables, item["code"])
+    return booking_out(store.booking(ctx.tables, code))
+
+
+# --------------------------------------------------------------------------- vacancy
+
+
+def _matches(room: Item, site: str | None, capacity: int, equipment: list[str]) -> bool:
+    return (room["active"] and (site is None or room["site"].lower() == site.strip().lower())
+            and room["capacity"] >= capacity and set(equipment) <= set(room["equipment"]))
+
+
+def vacancy_of(ctx: Ctx, query: VacancyQuery) -> list[RoomVacancy]:
+    rooms = [r for r in store.all_rooms(ctx.tables)
+             if _matches(r, query.site, query.capacity, query.equipment)]
+    rooms.sort(key=lambda r: (r["site"], r["name"]))
+    out: list[RoomVacancy] = []
+    for n in range(query.days):
+        day = query.day + timedelta(days=n)
+        items = store.days_on(ctx.tables, day)
+        for r in rooms:
+            busy = store.spans(items.get(r["id"]))
+            free = rules.free_spans(Hours.of(r), day, busy)
+            out.append(RoomVacancy(
+                room=room_out(r), day=day,
+                busy=[Interval(start=s.start, end=s.end, code=s.code) for s in busy],
+                free=[Interval(start=a, end=b) for a, b in free]))
+    return out
+
+
+@app.route("GET", "/rooms/vacancy", roles=[USER], uses=READING)
+def vacancy(ctx: Ctx, query: VacancyQuery) -> Vacancy:
+    """Free and busy time of every matching room over a day (or `days=7`: a week)."""
+    return Vacancy(rooms=vacancy_of(ctx, query))
+
+
+def free_rooms(ctx: Ctx, query: FreeQuery) -> list[Item]:
+    now = ctx.now()
+    found: list[Item] = []
+    days: dict[Any, dict[str, Item]] = {}
+    for r in store.all_rooms(ctx.tables):
+        if not _matches(r, query.site, query.capacity, query.equipment):
+            continue
+        start = rules.utc(query.start, r["tz"]) if query.start else now
+        start = max(start, now)
+        end = start + timedelta(minutes=query.minutes)
+        hours = Hours.of(r)
+        try:
+            rules.check_slot(hours, start, end, now)
+        except Invalid:
+            continue
+        day = rules.local_day(start, hours)
+        if day not in days:
+            days[day] = store.days_on(ctx.tables, day)
+        if not rules.overlapping(store.spans(days[day].get(r["id"])), start, end):
+            found.append(r)
+    found.sort(key=lambda r: (r["capacity"], r["name"]))
+    return found
+
+
+@app.route("GET", "/rooms/free", roles=[USER], uses=READING)
+def find_free_room(ctx: Ctx, query: FreeQuery) -> RoomList:
+    """Rooms free now (or from `start`) for `minutes`, with room for `capacity`, smallest
+    first."""
+    return RoomList(rooms=[room_out(r) for r in free_rooms(ctx, query)])
+
+
+# --------------------------------------------------------------------------- rooms
+
+
+@app.route("GET", "/rooms/rooms", roles=[USER], uses=Uses(reads=[ROOMS]))
+def list_rooms(ctx: Ctx) -> RoomList:
+    """Every room, by site and name."""
+    rooms = sorted(store.all_rooms(ctx.tables), key=lambda r: (r["site"], r["name"]))
+    return RoomList(rooms=[room_out(r) for r in rooms])
+
+
+def add_room(ctx: Ctx, body: RoomIn) -> Item:
+    room_id = body.id or slug(body.name)
+    if store.find_room(ctx.tables, room_id) is not None:
+        raise Conflict(f"a room {room_id!r} exists already", code="room_exists")
+    item = room_item(body, room_id)
+    store.put_room(ctx.tables, item)
+    return item
+
+
+@app.route("POST", "/rooms/rooms", roles=[ADMINS], status=201, uses=Uses(writes=[ROOMS]))
+def create_room(ctx: Ctx, body: RoomIn) -> Room:
+    """Add a room (rooms admins)."""
+    return room_out(add_room(ctx, body))
+
+
+@app.route("PUT", "/rooms/rooms/{room_id}", roles=[ADMINS], uses=Uses(writes=[ROOMS]))
+def update_room(ctx: Ctx, body: RoomIn, *, room_id: str) -> Room:
+    """Replace a room's description (rooms admins). Existing bookings stay."""
+    store.room(ctx.tables, room_id)
+    if body.id is not None and body.id != room_id:
+        raise Invalid("a room's id cannot change", code="room_id_changed")
+    item = room_item(body, room_id)
+    store.put_room(ctx.tables, item)
+    return room_out(item)

@@ -1,0 +1,174 @@
+"""Requests and answers of the rooms API. Times travel as ISO 8601; a time without an offset
+means the room's own local time, so a form in the room's building needs no time-zone maths."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+ROOM_ID = r"^[a-z0-9][a-z0-9-]{0,39}$"
+_TAG = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,29}$")
+Status = Literal["booked", "cancelled", "released"]
+
+
+def _tags(values: list[str]) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        tag = v.strip().lower()
+        if not _TAG.match(tag):
+            raise ValueError(f"equipment tag {v!r}: letters, digits, spaces, '-' or '_', "
+                             "up to 30 characters")
+        if tag not in out:
+            out.append(tag)
+    return out
+
+
+class RoomIn(BaseModel):
+    """A room as a rooms admin describes it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: str | None = Field(None, pattern=ROOM_ID, description="a slug; made from the name if "
+                                                               "absent")
+    name: str = Field(min_length=1, max_length=80)
+    site: str = Field(min_length=1, max_length=60)
+    floor: str = Field("", max_length=20)
+    tz: str = Field("UTC", max_length=60, description="IANA time zone of the room")
+    capacity: int = Field(ge=1, le=1000)
+    equipment: list[str] = Field(default_factory=list, max_length=20)
+    photo: str | None = Field(None, max_length=500, pattern=r"^https?://\S+$")
+    opens: time = Field(time(8, 0), description="bookable from (local)")
+    closes: time = Field(time(18, 0), description="bookable until (local)")
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4],
+                                description="bookable days, Monday = 0")
+    max_minutes: int = Field(240, ge=15, le=24 * 60, description="longest booking")
+    window_days: int = Field(90, ge=1, le=730, description="how far ahead one may book")
+    grace_minutes: int | None = Field(15, ge=1, le=240, description="a booking nobody checks "
+                                      "into this long after its start is released; null: never")
+    active: bool = True
+
+    @field_validator("tz")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{v!r} is not a time zone (e.g. Europe/Berlin)") from exc
+        return v
+
+    @field_validator("equipment")
+    @classmethod
+    def _equipment(cls, v: list[str]) -> list[str]:
+        return _tags(v)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, v: list[int]) -> list[int]:
+        if any(d < 0 or d > 6 for d in v):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _hours(self) -> RoomIn:
+        if self.closes <= self.opens:
+            raise ValueError("a room closes after it opens")
+        return self
+
+
+class Room(RoomIn):
+    id: str
+
+
+class RoomList(BaseModel):
+    rooms: list[Room]
+
+
+class BookingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    room_id: str = Field(pattern=ROOM_ID)
+    start: datetime
+    end: datetime
+    title: str = Field(min_length=1, max_length=120)
+    attendees: list[EmailStr] = Field(default_factory=list, max_length=50)
+
+
+class BookingPatch(BaseModel):
+    """What to change; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    room_id: str | None = Field(None, pattern=ROOM_ID)
+    start: datetime | None = None
+    end: datetime | None = None
+    title: str | None = Field(None, min_length=1, max_length=120)
+    attendees: list[EmailStr] | None = Field(None, max_length=50)
+
+
+class Booking(BaseModel):
+    code: str
+    room_id: str
+    room_name: str
+    tz: str
+    start: datetime
+    end: datetime
+    title: str
+    organiser: str
+    organiser_email: str
+    attendees: list[str]
+    status: Status
+    sequence: int
+    created_at: datetime
+    checked_in: bool = False
+
+
+class BookingList(BaseModel):
+    bookings: list[Booking]
+
+
+class Interval(BaseModel):
+    start: datetime
+    end: datetime
+    code: str | None = None
+
+
+class RoomVacancy(BaseModel):
+    room: Room
+    day: date
+    busy: list[Interval]
+    free: list[Interval]
+
+
+class VacancyQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    day: date
+    days: int = Field(1, ge=1, le=7, description="1 for a day, 7 for a week")
+    site: str | None = Field(None, max_length=60)
+    capacity: int = Field(1, ge=1, le=1000, description="at least this many seats")
+    equipment: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("equipment")
+    @classmethod
+    def _equipment(cls, v: list[str]) -> list[str]:
+        return _tags(v)
+
+
+class Vacancy(BaseModel):
+    rooms: list[RoomVacancy]
+
+
+class FreeQuery(BaseModel):
+    """Find a free room: `start` absent means now; naive times are each room's local time."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: datetime | None = None
+    minutes: int = Field(60, ge=5, le=24 * 60)
+    capacity: int = Field(1, ge=1, le=1000)
+    site: str | None = Field(None, max_length=60)
+    equipment: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("equipment")
+    @classmethod
+    def _equipment(cls, v: list[str]) -> list[str]:
+        return _tags(v)

@@ -1,0 +1,294 @@
+"""The rooms pages: the vacancy grid (rooms x half hours; a free cell books), the booking form,
+my bookings, a booking's page with edit and cancel, and the rooms admin page.
+
+Forms post and redirect (303); a refused form renders again with the reason and the error's
+own status. Every page works without JavaScript; htmx only boosts navigation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from roost.cloud.errors import Forbidden, Invalid, RoostError
+from roost.cloud.functions import USER, Ctx, Reply, Uses, redirect
+from roost.cloud.table import Item
+
+from . import api, app, rules, store
+from .api import ADMINS, CANCELLING, CHANGING, CREATING
+from .models import BookingIn, BookingPatch, RoomIn
+from .rules import Hours
+from .store import BOOKINGS, DAYS, ROOMS
+
+SLOT = timedelta(minutes=30)
+
+
+def check_same_site(ctx: Ctx) -> None:
+    """Refuse a form posted from another site (SameSite=Lax cookies already keep most out)."""
+    if ctx.request is None:
+        return
+    headers = {k.lower(): v for k, v in ctx.request.headers.items()}
+    if headers.get("sec-fetch-site") == "cross-site":
+        raise Forbidden("this form was sent from another site", code="cross_site_form")
+    origin = headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != headers.get("host"):
+        raise Forbidden("this form was sent from another site", code="cross_site_form")
+
+
+def _problem(exc: ValidationError) -> Invalid:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return Invalid(f"{where}: {first['msg']}" if where else first["msg"],
+                   code="validation_failed")
+
+
+def _local(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise Invalid(f"{text!r} is not a date and time", code="validation_failed") from exc
+
+
+def _emails(text: str) -> list[str]:
+    return [e for e in (p.strip() for p in text.replace(";", ",").replace("\n", ",")
+                        .split(",")) if e]
+
+
+def _hhmm(when: str, tz: str) -> str:
+    return f"{rules.unstamp(when).astimezone(Hours(tz=tz).zone):%H:%M}"
+
+
+def _view(b: Item) -> dict[str, Any]:
+    """A booking with its times in the room's local time, for templates."""
+    zone = Hours(tz=b["tz"]).zone
+    start, end = rules.unstamp(b["start"]).astimezone(zone), \
+        rules.unstamp(b["end"]).astimezone(zone)
+    return {**b, "local_start": start, "local_end": end,
+            "start_input": f"{start:%Y-%m-%dT%H:%M}", "end_input": f"{end:%Y-%m-%dT%H:%M}",
+            "when": f"{start:%a %d %b %Y, %H:%M}-{end:%H:%M}"}
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+class GridQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    day: date | None = None
+    site: str = Field("", max_length=60)
+    capacity: int = Field(1, ge=1, le=1000)
+
+
+def _grid(ctx: Ctx, day: date, rooms: list[Item]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Columns (local half hours) and one row per room: each cell free, busy, mine or closed."""
+    now = ctx.now()
+    if not rooms:
+        return [], []
+    first = min(time.fromisoformat(r["opens"]) for r in rooms)
+    last = max(time.fromisoformat(r["closes"]) for r in rooms)
+    columns: list[time] = []
+    t = datetime.combine(day, first)
+    while t.time() < last and t.date() == day:
+        columns.append(t.time())
+        t += SLOT
+    items = store.days_on(ctx.tables, day)
+    rows = []
+    for r in rooms:
+        hours = Hours.of(r)
+        busy = store.spans(items.get(r["id"]))
+        cells = []
+        for c in columns:
+            start = datetime.combine(day, c, tzinfo=hours.zone)
+            end = start + SLOT
+            clash = rules.overlapping(busy, start, end)
+            label = f"{c:%H:%M}"
+            if clash:
+                cells.append({"state": "busy", "label": label, "code": clash[0].code})
+                continue
+            try:
+                rules.check_slot(hours, start, end, now)
+            except Invalid:
+                cells.append({"state": "closed", "label": label})
+                continue
+            cells.append({"state": "free", "label": label, "href": "/rooms/book?" + urlencode(
+                {"room": r["id"], "start": f"{day.isoformat()}T{label}"})})
+        rows.append({"room": r, "cells": cells})
+    return [f"{c:%H:%M}" for c in columns], rows
+
+
+@app.page("/rooms", roles=[USER], template="rooms_grid.html", uses=Uses(reads=[ROOMS, DAYS]))
+def grid(ctx: Ctx, query: GridQuery) -> dict[str, Any]:
+    """Which rooms are free when: click a free half hour to book it."""
+    day = query.day or ctx.now().date()
+    rooms = [r for r in store.all_rooms(ctx.tables)
+             if api._matches(r, query.site or None, query.capacity, [])]
+    rooms.sort(key=lambda r: (r["site"], r["name"]))
+    sites = sorted({r["site"] for r in store.all_rooms(ctx.tables)})
+    columns, rows = _grid(ctx, day, rooms)
+    return {"title": "Rooms", "day": day, "prev": day - timedelta(days=1),
+            "next": day + timedelta(days=1), "columns": columns, "rows": rows,
+            "sites": sites, "site": query.site, "capacity": query.capacity,
+            "is_admin": api.is_admin(ctx)}
+
+
+# --------------------------------------------------------------------------- booking
+
+
+class BookQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    room: str = Field("", max_length=40)
+    start: str = Field("", max_length=40)
+
+
+class BookForm(BaseModel):
+    room_id: str = Field("", max_length=40)
+    start: str = Field("", max_length=40)
+    end: str = Field("", max_length=40)
+    title: str = Field("", max_length=200)
+    attendees: str = Field("", max_length=5000)
+
+
+def _form(ctx: Ctx, room_id: str, start: str, end: str = "", title: str = "",
+          attendees: str = "", **extra: Any) -> dict[str, Any]:
+    room = store.room(ctx.tables, room_id)
+    if start and not end:
+        s = _local(start)
+        closes = datetime.combine(s.date(), time.fromisoformat(room["closes"]))
+        end = f"{min(s + timedelta(hours=1), closes):%Y-%m-%dT%H:%M}"
+    return {"title": f"Book {room['name']}", "room": room, "start": start, "end": end,
+            "meeting": title, "attendees": attendees, **extra}
+
+
+@app.page("/rooms/book", roles=[USER], template="rooms_book.html", uses=Uses(reads=[ROOMS]))
+def book_form(ctx: Ctx, query: BookQuery) -> dict[str, Any]:
+    """The booking form, filled in from the grid's cell."""
+    return _form(ctx, query.room, query.start)
+
+
+@app.page("/rooms/book", method="POST", roles=[USER], template="rooms_book.html",
+          uses=CREATING)
+def book(ctx: Ctx, body: BookForm) -> Any:
+    """Book, then show the booking."""
+    try:
+        check_same_site(ctx)
+        try:
+            request = BookingIn(room_id=body.room_id, start=_local(body.start),
+                                end=_local(body.end), title=body.title or "Meeting",
+                                attendees=_emails(body.attendees))
+        except ValidationError as exc:
+            raise _problem(exc) from exc
+        item = api.create(ctx, request)
+    except RoostError as exc:
+        return Reply(body=_form(ctx, body.room_id, body.start, body.end, body.title,
+                                body.attendees, error=exc.message), status=exc.status)
+    return redirect(f"/rooms/booking/{item['code']}")
+
+
+@app.page("/rooms/mine", roles=[USER], template="rooms_mine.html", uses=Uses(reads=[BOOKINGS]))
+def mine(ctx: Ctx) -> dict[str, Any]:
+    """My bookings that have not ended."""
+    now = ctx.now()
+    items = store.bookings_of(ctx.tables, ctx.user.user_id, now - timedelta(days=1))
+    return {"title": "My bookings", "bookings": [
+        _view(b) for b in items if rules.unstamp(b["end"]) > now and b["status"] == "booked"]}
+
+
+def _detail(ctx: Ctx, code: str, **extra: Any) -> dict[str, Any]:
+    b = store.booking(ctx.tables, code)
+    may = b["organiser"] == ctx.user.user_id or api.is_admin(ctx)
+    return {"title": b["title"], "b": _view(b), "may_change": may and b["status"] == "booked"
+            and rules.unstamp(b["end"]) > ctx.now(),
+            "attendees_text": ", ".join(b["attendees"]), **extra}
+
+
+@app.page("/rooms/booking/{code}", roles=[USER], template="rooms_booking.html",
+          uses=Uses(reads=[BOOKINGS]))
+def booking_page(ctx: Ctx, *, code: str) -> dict[str, Any]:
+    """One booking: when, where, who; edit and cancel for its organiser."""
+    return _detail(ctx, code)
+
+
+class EditForm(BaseModel):
+    start: str = Field("", max_length=40)
+    end: str = Field("", max_length=40)
+    title: str = Field("", max_length=200)
+    attendees: str = Field("", max_length=5000)
+
+
+@app.page("/rooms/booking/{code}/edit", method="POST", roles=[USER],
+          template="rooms_booking.html", uses=CHANGING)
+def edit(ctx: Ctx, body: EditForm, *, code: str) -> Any:
+    """Change the time, title or attendees."""
+    try:
+        check_same_site(ctx)
+        try:
+            patch = BookingPatch(start=_local(body.start), end=_local(body.end),
+                                 title=body.title or None, attendees=_emails(body.attendees))
+        except ValidationError as exc:
+            raise _problem(exc) from exc
+        api.change(ctx, code, patch)
+    except RoostError as exc:
+        return Reply(body=_detail(ctx, code, error=exc.message), status=exc.status)
+    return redirect(f"/rooms/booking/{code}")
+
+
+class CancelForm(BaseModel):
+    confirm: str = Field("", max_length=10)
+
+
+@app.page("/rooms/booking/{code}/cancel", method="POST", roles=[USER],
+          template="rooms_booking.html", uses=Uses(reads=[BOOKINGS], writes=CANCELLING.writes,
+                                                   publishes=CANCELLING.publishes))
+def cancel(ctx: Ctx, body: CancelForm, *, code: str) -> Any:
+    """Cancel, then back to my bookings."""
+    try:
+        check_same_site(ctx)
+        api.cancel(ctx, code)
+    except RoostError as exc:
+        return Reply(body=_detail(ctx, code, error=exc.message), status=exc.status)
+    return redirect("/rooms/mine")
+
+
+# --------------------------------------------------------------------------- admin
+
+
+class RoomForm(BaseModel):
+    name: str = Field("", max_length=200)
+    site: str = Field("", max_length=200)
+    floor: str = Field("", max_length=40)
+    tz: str = Field("UTC", max_length=60)
+    capacity: str = Field("", max_length=10)
+    equipment: str = Field("", max_length=1000)
+    opens: str = Field("08:00", max_length=5)
+    closes: str = Field("18:00", max_length=5)
+
+
+def _admin(ctx: Ctx, **extra: Any) -> dict[str, Any]:
+    rooms = sorted(store.all_rooms(ctx.tables), key=lambda r: (r["site"], r["name"]))
+    return {"title": "Rooms admin", "rooms": rooms, **extra}
+
+
+@app.page("/rooms/admin", roles=[ADMINS], template="rooms_admin.html", uses=Uses(reads=[ROOMS]))
+def admin(ctx: Ctx) -> dict[str, Any]:
+    """Every room, and a form to add one."""
+    return _admin(ctx)
+
+
+@app.page("/rooms/admin/rooms", method="POST", roles=[ADMINS], template="rooms_admin.html",
+          uses=Uses(writes=[ROOMS]))
+def add_room(ctx: Ctx, body: RoomForm) -> Any:
+    """Add a room, then back to the list."""
+    try:
+        check_same_site(ctx)
+        try:
+            room = RoomIn(name=body.name, site=body.site, floor=body.floor, tz=body.tz,
+                          capacity=body.capacity,  # type: ignore[arg-type]
+                          equipment=[e for e in body.equipment.split(",") if e.strip()],
+                          opens=body.opens, closes=body.closes)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise _problem(exc) from exc
+        api.add_room(ctx, room)
+    except RoostError as exc:
+        return Reply(body=_admin(ctx, error=exc.message, form=body), status=exc.status)
+    return redirect("/rooms/admin")

@@ -1,0 +1,205 @@
+"""The rooms app's tables and named queries: the only module that touches a Table.
+
+Key design (works the same on DynamoDB):
+
+- `rooms_rooms`     pk "room", sk room id. One partition: a building's rooms are hundreds, not
+                    millions, and vacancy needs them all.
+- `rooms_bookings`  pk booking code. Index `by_organiser` (organiser, start) for "my bookings";
+                    sparse index `by_release` ("due", release_at) holds only bookings nobody
+                    checked into yet, so the auto-release job reads exactly those.
+- `rooms_days`      pk room id, sk local day: the room-day's busy spans and a `version`. Every
+                    booking write rewrites its room-day in the same transaction, conditioned on
+                    the version it read — two writers for one room-day cannot both commit, so
+                    no overlap can be stored, whatever the concurrency. Index `by_day` (day,
+                    room) answers vacancy for every room of a day in one query.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from roost.cloud.errors import Conflict, NotFound, TransactionCanceled
+from roost.cloud.table import (
+    IndexSpec,
+    Item,
+    Op,
+    Put,
+    SortKey,
+    Table,
+    Tables,
+    TableSpec,
+    Update,
+    attr,
+)
+
+from . import rules
+from .rules import Span
+
+ROOMS = TableSpec("rooms_rooms", pk="pk", sk="id", audit=True)
+BOOKINGS = TableSpec("rooms_bookings", pk="code", sk=None, audit=True, indexes=(
+    IndexSpec("by_organiser", pk="organiser", sk="start"),
+    IndexSpec("by_release", pk="release_due", sk="release_at"),
+))
+DAYS = TableSpec("rooms_days", pk="room", sk="day", indexes=(
+    IndexSpec("by_day", pk="day", sk="room"),
+))
+TABLES = [ROOMS, BOOKINGS, DAYS]
+
+ROOM_PARTITION = "room"
+DUE = "due"
+ATTEMPTS = 20
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def new_code() -> str:
+    """A short booking code people can read out: 6 characters, no 0/O or 1/I."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+
+
+def _all(table: Table, partition: str, **kw: Any) -> Iterator[Item]:
+    cursor = None
+    while True:
+        page = table.query(partition, cursor=cursor, **kw)
+        yield from page.items
+        if page.cursor is None:
+            return
+        cursor = page.cursor
+
+
+# --------------------------------------------------------------------------- rooms
+
+
+def room(tables: Tables, room_id: str) -> Item:
+    item = tables.table(ROOMS.name).get({"pk": ROOM_PARTITION, "id": room_id})
+    if item is None:
+        raise NotFound(f"there is no room {room_id!r}", code="room_not_found")
+    return item
+
+
+def find_room(tables: Tables, room_id: str) -> Item | None:
+    return tables.table(ROOMS.name).get({"pk": ROOM_PARTITION, "id": room_id})
+
+
+def all_rooms(tables: Tables) -> list[Item]:
+    return list(_all(tables.table(ROOMS.name), ROOM_PARTITION))
+
+
+def put_room(tables: Tables, item: Item) -> None:
+    tables.table(ROOMS.name).put({**item, "pk": ROOM_PARTITION})
+
+
+def put_rooms(tables: Tables, items: Sequence[Item]) -> None:
+    """Many rooms, all or nothing (up to 100)."""
+    tables.transact([Put(ROOMS.name, {**i, "pk": ROOM_PARTITION}) for i in items])
+
+
+# --------------------------------------------------------------------------- room-days
+
+
+def spans(day_item: Item | None) -> list[Span]:
+    if not day_item:
+        return []
+    return [Span(rules.unstamp(b["s"]), rules.unstamp(b["e"]), b["c"])
+            for b in day_item.get("busy", [])]
+
+
+def room_day(tables: Tables, room_id: str, day: date) -> Item | None:
+    return tables.table(DAYS.name).get({"room": room_id, "day": day.isoformat()})
+
+
+def days_on(tables: Tables, day: date) -> dict[str, Item]:
+    """Every room's room-day item of `day`, by room id (rooms with no booking are absent)."""
+    return {i["room"]: i for i in _all(tables.table(DAYS.name), day.isoformat(),
+                                       index="by_day")}
+
+
+@dataclass(frozen=True)
+class Slot:
+    room_id: str
+    day: date
+    span: Span
+
+
+def write_slots(tables: Tables, *, code: str, leave: tuple[str, date] | None,
+                take: Slot | None, ops: Sequence[Op]) -> None:
+    """Take `take` for booking `code` and/or leave its old room-day, with `ops` (the booking and
+    its event), in one transaction conditioned on each room-day's version. Another writer of the
+    same room-day in between makes it fail; then re-read and decide again."""
+    table = tables.table(DAYS.name)
+    keys: list[tuple[str, date]] = []
+    for k in (leave, (take.room_id, take.day) if take else None):
+        if k is not None and k not in keys:
+            keys.append(k)
+    for _ in range(ATTEMPTS):
+        day_ops: list[Op] = []
+        for room_id, day in keys:
+            key = {"room": room_id, "day": day.isoformat()}
+            item = table.get(key)
+            busy = [s for s in spans(item) if s.code != code]
+            if take and (take.room_id, take.day) == (room_id, day):
+                rules.check_free(busy, take.span.start, take.span.end)
+                busy.append(take.span)
+            busy.sort(key=lambda s: s.start)
+            cond = attr("version").eq(item["version"]) if item else attr("room").not_exists()
+            day_ops.append(Update(DAYS.name, key, condition=cond, add={"version": 1}, set={
+                "busy": [{"s": rules.stamp(s.start), "e": rules.stamp(s.end), "c": s.code}
+                         for s in busy]}))
+        try:
+            tables.transact([*day_ops, *ops])
+            return
+        except TransactionCanceled as exc:
+            if any(i < len(day_ops) for i in exc.failed):
+                continue  # a room-day changed under us: decide again on fresh data
+            raise Conflict("the booking changed meanwhile; reload it and try again",
+                           code="booking_changed") from exc
+    raise Conflict("the room is in high demand right now; try again", code="try_again")
+
+
+# --------------------------------------------------------------------------- bookings
+
+
+def booking(tables: Tables, code: str) -> Item:
+    item = tables.table(BOOKINGS.name).get({"code": code.strip().upper().replace("-", "")})
+    if item is None:
+        raise NotFound(f"there is no booking {code!r}", code="booking_not_found")
+    return item
+
+
+def new_booking_op(item: Item) -> Put:
+    return Put(BOOKINGS.name, item, condition=attr("code").not_exists())
+
+
+def replace_booking_op(item: Item, sequence: int) -> Put:
+    """Write the new state of a booking unless someone changed it since `sequence`."""
+    return Put(BOOKINGS.name, item, condition=attr("sequence").eq(sequence))
+
+
+def release_op(item: Item, sequence: int) -> Put:
+    """Release a booking unless it was checked into or changed since it was read."""
+    return Put(BOOKINGS.name, item, condition=attr("sequence").eq(sequence)
+               & attr("checked_in").eq(False) & attr("status").eq("booked"))
+
+
+def bookings_of(tables: Tables, organiser: str, since: datetime) -> list[Item]:
+    return list(_all(tables.table(BOOKINGS.name), organiser, index="by_organiser",
+                     sort=SortKey.ge(rules.stamp(since))))
+
+
+def due_for_release(tables: Tables, now: datetime) -> list[Item]:
+    return list(_all(tables.table(BOOKINGS.name), DUE, index="by_release",
+                     sort=SortKey.le(rules.stamp(now))))
+
+
+def mark_checked_in(tables: Tables, code: str) -> bool:
+    """Check in once; False if it was already checked in, cancelled or released."""
+    try:
+        tables.table(BOOKINGS.name).update(
+            {"code": code}, set={"checked_in": True}, remove=["release_due", "release_at"],
+            condition=attr("status").eq("booked") & attr("checked_in").eq(False))
+    except Conflict:
+        return False
+    return True
