@@ -227,6 +227,7 @@ def test_a_new_index_is_built_from_the_stored_items(path, clock):
     t = SqliteTables(path, [THINGS], clock=clock)
     for i in range(5):
         t.table(THINGS.name).put({"pk": f"p{i}", "sk": "1", "owner": "ann", "kind": f"k{i % 2}"})
+    t.table(THINGS.name).put({"pk": "odd", "sk": "1", "kind": 5})  # not a string: not indexed
     t.close()
     grown = TableSpec(THINGS.name, ttl=THINGS.ttl,
                       indexes=(*THINGS.indexes, IndexSpec("by_kind", pk="kind", sk="pk")))
@@ -234,6 +235,7 @@ def test_a_new_index_is_built_from_the_stored_items(path, clock):
     things = again.table(THINGS.name)
     assert [i["pk"] for i in things.query("k0", index="by_kind").items] == ["p0", "p2", "p4"]
     assert len(things.query("ann", index="by_owner").items) == 5
+    assert things.get({"pk": "odd", "sk": "1"}) == {"pk": "odd", "sk": "1", "kind": 5}
     again.close()
 
 

@@ -72,19 +72,20 @@ def expires_of(spec: TableSpec, item: Mapping[str, Value]) -> float | None:
 
 def index_entries(spec: TableSpec, item: Mapping[str, Value] | None) -> set[IndexEntry]:
     """The index rows an item has: sparse, so an item lacking an index's key attribute (or holding
-    None there) is not in that index."""
+    None, or a value of another type than declared: possible only for items stored before the
+    index was) is not in that index, as in DynamoDB."""
     if not item or not spec.indexes:
         return set()
     out: set[IndexEntry] = set()
     for ix in spec.indexes:
         ipk = item.get(ix.pk)
-        if ipk is None:
+        if ipk is None or not _type_ok(ipk, ix.pk_type):
             continue
         if ix.sk is None:
             isk: SqlKey = NO_SORT_KEY
         else:
             raw = item.get(ix.sk)
-            if raw is None:
+            if raw is None or not _type_ok(raw, ix.sk_type):
                 continue
             isk = sql_key(spec.name, ix.sk, raw)
         out.add((ix.name, sql_key(spec.name, ix.pk, ipk), isk))

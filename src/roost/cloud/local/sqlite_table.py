@@ -99,6 +99,7 @@ _DELETE = "DELETE FROM items WHERE tbl = ? AND pk = ? AND sk = ?"
 _IDX_ADD = "INSERT OR IGNORE INTO idx(tbl, ix, ipk, isk, pk, sk) VALUES (?, ?, ?, ?, ?, ?)"
 _IDX_DEL = "DELETE FROM idx WHERE tbl = ? AND ix = ? AND ipk = ? AND isk = ? AND pk = ? AND sk = ?"
 
+
 class _Handle:
     """One thread's connection. Closed when the thread ends (its thread-local dies) unless it
     was inherited through fork: a child must never touch its parent's SQLite connection."""
@@ -167,7 +168,7 @@ class SqliteTables:
         self._busy_ms = int(busy_timeout * 1000)
         self._local = threading.local()
         self._handles: weakref.WeakSet[_Handle] = weakref.WeakSet()
-        self._lock = threading.Lock()  # serialises register() within the process
+        self._lock = threading.Lock()  # guards register() and the set of connections
         self._specs: dict[str, TableSpec] = {}
         self._tables: dict[str, SqliteTable] = {}
         self._closed = False
@@ -195,7 +196,8 @@ class SqliteTables:
                 raise Unavailable(f"the tables in {self.path} were closed", code="closed")
             handle = _Handle(self._open())
             self._local.handle = handle
-            self._handles.add(handle)
+            with self._lock:
+                self._handles.add(handle)
         elif self._closed:
             raise Unavailable(f"the tables in {self.path} were closed", code="closed")
         return handle.db
@@ -239,7 +241,9 @@ class SqliteTables:
     def close(self) -> None:
         """Close every thread's connection; later calls raise `Unavailable`."""
         self._closed = True
-        for handle in list(self._handles):
+        with self._lock:
+            handles = list(self._handles)
+        for handle in handles:
             with suppress(sqlite3.Error):
                 handle.db.close()
 
@@ -301,18 +305,15 @@ class SqliteTables:
                                       for ix, ipk, isk in index_entries(spec, item)])
 
     def spec(self, name: str) -> TableSpec:
+        """The declaration of a registered table (`NotFound` for any other name)."""
+        return self.table(name).spec
+
+    def table(self, name: str) -> SqliteTable:
         try:
-            return self._specs[name]
+            return self._tables[name]
         except KeyError:
             raise NotFound(f"there is no table {name!r}; declare it first",
                            code="unknown_table") from None
-
-    def table(self, name: str) -> SqliteTable:
-        table = self._tables.get(name)
-        if table is None:
-            self.spec(name)  # raises NotFound naming the table
-            raise AssertionError(name)  # pragma: no cover - spec and table are set together
-        return table
 
     # ------------------------------------------------------------------ item plumbing
 
