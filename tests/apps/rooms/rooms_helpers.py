@@ -3,16 +3,23 @@ that read like the tests' sentences. (Its own module: `conftest` names clash acr
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
+import uvicorn
 from fastapi.testclient import TestClient
 
 from roost.cloud.clock import FrozenClock
 from roost.cloud.identity import Grant
+from roost.host.app import create_app
 from roost.host.bootstrap import Runtime
+from support.server import free_port
 from support.tokens import access_token
 
 SECRET = "rooms-test-secret-" + "x" * 40
@@ -64,3 +71,24 @@ class Host:
 
     def at(self, when: str) -> None:
         self.clock.set(datetime.fromisoformat(when))
+
+
+@contextmanager
+def served(runtime: Runtime) -> Iterator[str]:
+    """The host on a real socket (uvicorn in a thread of this process), so many clients can
+    race it for real; yields the base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1",
+                                           port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
