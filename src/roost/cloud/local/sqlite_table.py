@@ -320,17 +320,20 @@ class SqliteTables:
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
-    @staticmethod
     def _read(
-        db: sqlite3.Connection, spec: TableSpec, pk: SqlKey, sk: SqlKey, now: float
+        self, db: sqlite3.Connection, spec: TableSpec, pk: SqlKey, sk: SqlKey,
+        now: float | None = None,
     ) -> tuple[Item | None, Item | None]:
-        """(the stored item, the item as readers see it: None when expired)."""
+        """(the stored item, the item as readers see it: None when expired). The clock is read
+        only for items that can expire, when `now` is not given."""
         row = db.execute(_GET, (spec.name, pk, sk)).fetchone()
         if row is None:
             return None, None
         stored = decode(row[0])
         expires = row[1]
-        return stored, (stored if expires is None or expires > now else None)
+        if expires is None or expires > (self._now() if now is None else now):
+            return stored, stored
+        return stored, None
 
     @staticmethod
     def _store(
@@ -508,7 +511,7 @@ class SqliteTable:
         try:
             stored = visible = None
             if condition is not None or self._put_reads_old:
-                stored, visible = t._read(db, spec, pk, sk, t._now())
+                stored, visible = t._read(db, spec, pk, sk)
                 if condition is not None and not evaluate(condition, visible):
                     raise self._refuse(spec.key_of(item))
             t._store(db, spec, pk, sk, stored, item)
@@ -534,15 +537,15 @@ class SqliteTable:
         op = Update(spec.name, dict(key), set or {}, add or {}, tuple(remove), condition)
         pk, sk = row_key(spec, key)
         t = self._t
-        now = t.clock.now()
+        now = t.clock.now() if spec.audit else None
         db = t._begin()
         try:
-            stored, visible = t._read(db, spec, pk, sk, now.timestamp())
+            stored, visible = t._read(db, spec, pk, sk, now and now.timestamp())
             if not evaluate(condition, visible):
                 raise self._refuse(key)
             new = apply_update(spec, visible, op)
             t._store(db, spec, pk, sk, stored, new)
-            if spec.audit:
+            if now is not None:
                 t._audit(db, spec, "update", key, visible, new, now)
             db.execute("COMMIT")
         except BaseException:
@@ -556,15 +559,15 @@ class SqliteTable:
         check_key(spec, key)
         pk, sk = row_key(spec, key)
         t = self._t
-        now = t.clock.now()
+        now = t.clock.now() if spec.audit else None
         db = t._begin()
         try:
-            stored, visible = t._read(db, spec, pk, sk, now.timestamp())
+            stored, visible = t._read(db, spec, pk, sk, now and now.timestamp())
             if not evaluate(condition, visible):
                 raise self._refuse(key)
             if stored is not None:
                 t._store(db, spec, pk, sk, stored, None)
-                if spec.audit:
+                if now is not None:
                     t._audit(db, spec, "delete", key, visible, None, now)
             db.execute("COMMIT")
         except BaseException:
