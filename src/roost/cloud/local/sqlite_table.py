@@ -27,7 +27,8 @@ was (a delete of a missing item, a put of an identical item) record nothing, as 
 would. A record whose before+after would pass 400 KB keeps only the key attributes and the names
 of the changed attributes, marked `"truncated": True`, rather than failing the write.
 
-Storage layout: see `roost.cloud.local.sqlite_rows`.
+Storage layout: `roost.cloud.local.sqlite_rows`; the stored text of an item:
+`roost.cloud.local.sqlite_codec`; SQLite failures as `Unavailable`: `.sqlite_errors`.
 """
 
 from __future__ import annotations
