@@ -1,0 +1,72 @@
+"""The pages through the real host: grid -> book -> detail -> edit -> cancel, refusals shown on
+the form with their status, and the admin page."""
+
+from __future__ import annotations
+
+import re
+
+from rooms_helpers import ADMIN, ANA, BEN
+
+
+def test_book_from_the_grid_edit_and_cancel(atlas):
+    h = atlas.as_(ANA)
+    grid = atlas.client.get("/rooms?day=2026-01-05", headers=h)
+    assert grid.status_code == 200
+    assert 'aria-label="Book Atlas at 10:00"' in grid.text
+    assert 'aria-label="Atlas at 08:30 is not bookable"' in grid.text  # already past
+    form = atlas.client.get("/rooms/book?room=atlas&start=2026-01-05T10:00", headers=h)
+    assert 'value="2026-01-05T11:00"' in form.text  # an hour by default
+    r = atlas.client.post("/rooms/book", headers=h, follow_redirects=False, data={
+        "room_id": "atlas", "start": "2026-01-05T10:00", "end": "2026-01-05T11:00",
+        "title": "Planning", "attendees": f"{BEN}, cy@example.com"})
+    assert r.status_code == 303
+    code = re.fullmatch(r"/rooms/booking/(\w+)", r.headers["location"]).group(1)
+    grid = atlas.client.get("/rooms?day=2026-01-05", headers=h)
+    assert 'aria-label="Atlas at 10:00 is busy"' in grid.text
+    assert 'aria-label="Book Atlas at 10:00"' not in grid.text
+    page = atlas.client.get(f"/rooms/booking/{code}", headers=h)
+    assert "Planning" in page.text and "Save changes" in page.text
+    other = atlas.client.get(f"/rooms/booking/{code}", headers=atlas.as_(BEN))
+    assert "Save changes" not in other.text  # an attendee sees it but cannot change it
+    r = atlas.client.post(f"/rooms/booking/{code}/edit", headers=h, follow_redirects=False,
+                          data={"start": "2026-01-05T13:00", "end": "2026-01-05T14:00",
+                                "title": "Planning II", "attendees": BEN})
+    assert r.status_code == 303
+    assert "13:00" in atlas.client.get(f"/rooms/booking/{code}", headers=h).text
+    assert code in atlas.client.get("/rooms/mine", headers=h).text
+    r = atlas.client.post(f"/rooms/booking/{code}/cancel", headers=h, follow_redirects=False,
+                          data={"confirm": "yes"})
+    assert (r.status_code, r.headers["location"]) == (303, "/rooms/mine")
+    assert code not in atlas.client.get("/rooms/mine", headers=h).text
+
+
+def test_a_refused_booking_shows_why_on_the_form(atlas):
+    atlas.book("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z", who=BEN)
+    r = atlas.client.post("/rooms/book", headers=atlas.as_(ANA), data={
+        "room_id": "atlas", "start": "2026-01-05T10:30", "end": "2026-01-05T11:30",
+        "title": "x", "attendees": ""})
+    assert r.status_code == 409 and "already booked" in r.text
+    r = atlas.client.post("/rooms/book", headers=atlas.as_(ANA), data={
+        "room_id": "atlas", "start": "2026-01-05T12:00", "end": "2026-01-05T13:00",
+        "title": "x", "attendees": "nobody"})
+    assert r.status_code == 422 and "attendees" in r.text
+    r = atlas.client.post("/rooms/book", headers={**atlas.as_(ANA), "Origin": "https://evil"},
+                          data={"room_id": "atlas", "start": "2026-01-05T12:00",
+                                "end": "2026-01-05T13:00", "title": "x"})
+    assert r.status_code == 403
+    assert len(atlas.runtime.tables.table("rooms_bookings").scan().items) == 1
+
+
+def test_pages_need_sign_in_and_the_admin_page_a_rooms_admin(atlas):
+    r = atlas.client.get("/rooms", follow_redirects=False)
+    assert r.status_code in (302, 303) and r.headers["location"].startswith("/signin")
+    assert atlas.client.get("/rooms/admin", headers=atlas.as_(ANA)).status_code == 403
+    r = atlas.client.post("/rooms/admin/rooms", headers=atlas.as_(ADMIN), follow_redirects=False,
+                          data={"name": "Nook", "site": "Berlin", "capacity": "2",
+                                "tz": "Europe/Berlin", "equipment": "phone, screen"})
+    assert r.status_code == 303
+    page = atlas.client.get("/rooms/admin", headers=atlas.as_(ADMIN)).text
+    assert "Nook" in page and "phone, screen" in page
+    bad = atlas.client.post("/rooms/admin/rooms", headers=atlas.as_(ADMIN),
+                            data={"name": "X", "site": "B", "capacity": "0"})
+    assert bad.status_code == 422 and "capacity" in bad.text
