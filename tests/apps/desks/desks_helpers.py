@@ -33,9 +33,14 @@ class Desks:
     clock: FrozenClock
     tokens: dict[str, str] = field(default_factory=dict)
 
+    minted: dict[str, datetime] = field(default_factory=dict)
+
     def auth(self, email: str) -> dict[str, str]:
-        if email not in self.tokens:
+        """A real access token; minted again once the test's clock has moved on."""
+        now = self.clock.now()
+        if email not in self.tokens or abs((now - self.minted[email]).total_seconds()) > 300:
             self.tokens[email] = access_token(self.runtime.identity, email)
+            self.minted[email] = now
         return {"Authorization": f"Bearer {self.tokens[email]}"}
 
     def grant(self, email: str, grant: Grant) -> None:
@@ -50,8 +55,8 @@ class Desks:
         assert r.status_code == 201, r.text
         return r.json()
 
-    def book(self, email: str, day: str, office_id: str = "hq", **extra: Any) -> Any:
-        return self.client.post("/desks/bookings", headers=self.auth(email),
+    def book(self, who: str, day: str, office_id: str = "hq", **extra: Any) -> Any:
+        return self.client.post("/desks/bookings", headers=self.auth(who),
                                 json={"office_id": office_id, "day": day, **extra})
 
     def outbox(self, event_type: str) -> list[dict[str, Any]]:

@@ -223,9 +223,12 @@ def change_person(tables: Tables, email: str, *, set: dict[str, Any],
 
 def _person_guard(email: str, version: int | None) -> Update:
     """Registers the person (for admin search) and fails if their settings changed since read."""
-    cond: Cond = attr("pk").not_exists() if version is None else attr("version").eq(version)
+    if version is None:
+        return Update(PEOPLE.name, _person_key(email),
+                      set={"email": email, "kind": "person", "version": 0},
+                      condition=attr("pk").not_exists())
     return Update(PEOPLE.name, _person_key(email), set={"email": email, "kind": "person"},
-                  condition=cond)
+                  condition=attr("version").eq(version))
 
 
 # --------------------------------------------------------------------------- bookings
