@@ -40,6 +40,7 @@ def make_desks(tmp_path: Path) -> Iterator[Callable[..., Desks]]:
         values.setdefault("secret", SECRET)
         values.setdefault("run_worker", False)
         values.setdefault("admin_emails", [ADMIN])
+        values.setdefault("log_format", "json")  # a 503 logs its traceback: plain text is quick
         apps = [*installed_apps([], system=True), desks_app]
         runtime = bootstrap(Settings(**values), apps=apps, clock=clock)
         runtimes.append(runtime)
