@@ -449,7 +449,6 @@ def run_selftest(ctx: Ctx, key: str) -> SelftestReport:
     if not hmac.compare_digest(key.encode(), want.encode()):
         raise Forbidden("wrong self-test key", code="selftest_key")
     steps: list[SelftestStep] = []
-    report = SelftestReport(ok=False, steps=steps)
     email = s.normalize(s.desks_selftest_email)
     try:
         writable()
@@ -457,7 +456,7 @@ def run_selftest(ctx: Ctx, key: str) -> SelftestReport:
         offices = store.offices(ctx.tables)
         if not offices:
             steps.append(SelftestStep(step="office", ok=False, detail="no office configured"))
-            return report
+            return SelftestReport(ok=False, steps=steps)
         office = offices[0]
         steps.append(SelftestStep(step="office", ok=True, detail=office["sk"]))
         today = rules.local_today(ctx.now(), office["tz"])
@@ -473,6 +472,5 @@ def run_selftest(ctx: Ctx, key: str) -> SelftestReport:
         steps.append(SelftestStep(step="cancel", ok=True))
     except RoostError as exc:
         steps.append(SelftestStep(step="failed", ok=False, detail=f"{exc.code}: {exc.message}"))
-        return report
-    report.ok = True
-    return report
+        return SelftestReport(ok=False, steps=steps)
+    return SelftestReport(ok=True, steps=steps)
