@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
@@ -150,6 +151,27 @@ class Reply:
 def redirect(location: str, *, status: int = 303, cookies: Sequence[Cookie] = ()) -> Reply:
     """A redirect, e.g. after a form post (303 See Other, so the browser follows with GET)."""
     return Reply(status=status, headers={"Location": location}, cookies=tuple(cookies))
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def refuse_cross_site(method: str, headers: Mapping[str, str]) -> None:
+    """CSRF protection for every host (local and Lambda): a state-changing request that a
+    browser sent from another site is refused. Browsers mark such requests with
+    `Sec-Fetch-Site: cross-site` or an `Origin` that is not this host; SameSite=Lax cookies keep
+    most of them out already, this also stops login CSRF and form posts from sibling sites.
+    Requests with an `Authorization` header carry no ambient credential and pass."""
+    if method.upper() in SAFE_METHODS:
+        return
+    lower = {k.lower(): v for k, v in headers.items()}
+    if "authorization" in lower:
+        return
+    origin = lower.get("origin")
+    if lower.get("sec-fetch-site") == "cross-site" or (
+        origin and origin != "null" and urlsplit(origin).netloc != lower.get("host")
+    ):
+        raise Forbidden("this form was sent from another site", code="cross_site_form")
 
 
 @dataclass(frozen=True)

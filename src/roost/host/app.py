@@ -26,7 +26,15 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 
 import roost
 from roost.cloud.errors import Forbidden, NotFound, RoostError, Unauthorized
-from roost.cloud.functions import PUBLIC, App, Function, Registry, Reply, RequestInfo
+from roost.cloud.functions import (
+    PUBLIC,
+    App,
+    Function,
+    Registry,
+    Reply,
+    RequestInfo,
+    refuse_cross_site,
+)
 from roost.cloud.identity import Principal
 from roost.host.bootstrap import DEMOS, Runtime, bootstrap, installed_apps
 from roost.host.middleware import RoostMiddleware
@@ -175,6 +183,7 @@ def _gate(fn: Function) -> Callable[[Request], Principal | None]:
     (401) before anything about the body (422)."""
 
     def gate(request: Request) -> Principal | None:
+        refuse_cross_site(request.method, request.headers)
         principal = _principal(_runtime(request), request, fn)
         fn.authorize(principal)
         return principal

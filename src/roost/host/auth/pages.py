@@ -20,7 +20,6 @@ from .models import CodeForm, EmailForm, NextQuery, PasswordForm, SignOutForm
 from .session import (
     ACCESS_COOKIE,
     REFRESH_COOKIE,
-    check_same_site,
     cleared_cookies,
     client_of,
     cookie,
@@ -75,7 +74,6 @@ def _email_step(email: str, next: str, **extra: Any) -> dict[str, Any]:
 def send_code(ctx: Ctx, body: EmailForm) -> Any:
     """Email a sign-in code, then ask for it."""
     try:
-        check_same_site(ctx)
         identity = identity_of(ctx)
         identity.request_code(body.email, client=client_of(ctx))
         email = identity.emails.normalize(body.email)
@@ -101,7 +99,6 @@ def _code_step(email: str, next: str, *, action: str, **extra: Any) -> dict[str,
 def check_code(ctx: Ctx, body: CodeForm) -> Any:
     """Check the code; signed in, go where the visitor was headed."""
     try:
-        check_same_site(ctx)
         tokens = identity_of(ctx).verify_code(body.email, body.code.get_secret_value(),
                                               client=client_of(ctx))
     except RoostError as exc:
@@ -120,7 +117,6 @@ def password_form(ctx: Ctx, query: NextQuery) -> dict[str, Any]:
           uses=SIGNING_IN)
 def password_sign_in(ctx: Ctx, body: PasswordForm) -> Any:
     try:
-        check_same_site(ctx)
         tokens = identity_of(ctx).sign_in(body.email, body.password.get_secret_value(),
                                           client=client_of(ctx))
     except RoostError as exc:
@@ -139,7 +135,6 @@ def sign_up_form(ctx: Ctx, query: NextQuery) -> dict[str, Any]:
           uses=SENDING_SIGNUP)
 def start_sign_up(ctx: Ctx, body: PasswordForm) -> Any:
     try:
-        check_same_site(ctx)
         identity = identity_of(ctx)
         identity.sign_up(body.email, body.password.get_secret_value(), client=client_of(ctx))
         email = identity.emails.normalize(body.email)
@@ -159,7 +154,6 @@ def sign_up_code_form(ctx: Ctx, query: NextQuery) -> dict[str, Any]:
           uses=SIGNING_IN)
 def finish_sign_up(ctx: Ctx, body: CodeForm) -> Any:
     try:
-        check_same_site(ctx)
         tokens = identity_of(ctx).confirm_sign_up(body.email, body.code.get_secret_value(),
                                                   client=client_of(ctx))
     except RoostError as exc:
@@ -171,6 +165,5 @@ def finish_sign_up(ctx: Ctx, body: CodeForm) -> Any:
           uses=Uses(writes=[REVOKED, SESSIONS]))
 def leave(ctx: Ctx, body: SignOutForm) -> Any:
     """End the sign-in and clear the cookies; back to the home page."""
-    check_same_site(ctx)
     identity_of(ctx).sign_out(cookie(ctx, ACCESS_COOKIE), cookie(ctx, REFRESH_COOKIE))
     return redirect(safe_next(body.next), cookies=cleared_cookies())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from roost.cloud.errors import Forbidden, Unavailable
+from roost.cloud.errors import Unavailable
 from roost.cloud.functions import Cookie, Ctx, Reply
 from roost.cloud.local.identity import LocalIdentity, Tokens
 
@@ -64,16 +64,3 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc:
         return "/"
     return target
-
-
-def check_same_site(ctx: Ctx) -> None:
-    """Refuse a form posted from another site. SameSite=Lax already keeps our cookies off such
-    posts; this also stops another site signing a visitor in to an account of its choosing."""
-    if ctx.request is None:
-        return
-    headers = {k.lower(): v for k, v in ctx.request.headers.items()}
-    if headers.get("sec-fetch-site") == "cross-site":
-        raise Forbidden("this form was sent from another site", code="cross_site_form")
-    origin = headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != headers.get("host"):
-        raise Forbidden("this form was sent from another site", code="cross_site_form")
