@@ -15,6 +15,7 @@ The host (FastAPI locally, the Lambda entry on AWS) does the HTTP; the function 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import sys
@@ -214,6 +215,13 @@ class Function:
     path_params: Mapping[str, Any] = field(default_factory=dict)  # name -> type
     response_model: Any = None
     passes_event: bool = True  # schedules may take (ctx) or (ctx, event)
+    max_body: int | Callable[[], int] | None = None
+    """A raw (`body: bytes`) route's own upload limit, checked while the body streams in (413);
+    a callable is read per request, so the limit can come from settings. None: the host's."""
+
+    def body_limit(self) -> int | None:
+        """This route's upload limit in bytes now, or None for the host's limit alone."""
+        return self.max_body() if callable(self.max_body) else self.max_body
 
     @property
     def description(self) -> str:
@@ -410,14 +418,22 @@ class App:
         uses: Uses = NOTHING,
         summary: str = "",
         status: int = 200,
+        max_body: int | Callable[[], int] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """A JSON API route: `f(ctx, [body: Model], [query: Model], *, <path params>) -> Model`."""
+        """A JSON API route: `f(ctx, [body: Model], [query: Model], *, <path params>) -> Model`.
+        `max_body` limits a raw upload (`body: bytes`) below the host's `max_body_bytes`."""
         method = method.upper()
         if method not in METHODS:
             raise DeclarationError(f"method {method!r}: one of {', '.join(METHODS)}")
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-            self._add(self._http("route", func, method, path, roles, uses, summary, status, None))
+            fn = self._http("route", func, method, path, roles, uses, summary, status, None)
+            if max_body is not None:
+                if fn.body_model is not bytes:
+                    raise DeclarationError(f"{fn.name}: max_body limits a raw upload "
+                                           "(body: bytes)")
+                fn = dataclasses.replace(fn, max_body=max_body)
+            self._add(fn)
             return func
 
         return decorate
