@@ -7,6 +7,7 @@ change.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -14,9 +15,9 @@ import pytest
 
 from roost.cloud.blobs import Blobs
 from roost.cloud.clock import FrozenClock
-from roost.cloud.table import Tables, TableSpec
+from roost.cloud.table import Tables, TableSpec, attr
 
-TABLE_ADAPTERS = ["sqlite"]
+TABLE_ADAPTERS = ["sqlite", "dynamodb"]
 BLOB_ADAPTERS = ["files"]
 
 
@@ -32,6 +33,13 @@ def make_tables(
             from roost.cloud.local.sqlite_table import SqliteTables
 
             t = SqliteTables(tmp_path / f"db{len(made)}.sqlite", specs, clock=clock)
+        elif request.param == "dynamodb":
+            from roost.cloud.aws.dynamo_table import DynamoTables
+            from support.moto_server import client
+
+            t = DynamoTables(client("dynamodb"), specs, clock=clock,
+                             prefix=f"c{uuid.uuid4().hex[:12]}_")
+            t.create_tables()
         else:  # pragma: no cover - adapters of later issues
             raise AssertionError(request.param)
         made.append(t)
@@ -42,6 +50,9 @@ def make_tables(
         close = getattr(t, "close", None)
         if close:
             close()
+        drop = getattr(t, "delete_tables", None)
+        if drop:  # DynamoDB: leave the shared moto server empty
+            drop()
 
 
 BLOB_SECRET = b"conformance-blob-secret-32-bytes"
@@ -66,3 +77,42 @@ def make_blobs(
         return b
 
     yield factory
+
+
+# Where moto (the local AWS-API server the AWS adapters are tested on) answers differently from
+# AWS: the test stays, and is expected to fail on that adapter only, strictly, so the entry must
+# be removed once moto is fixed. Each entry: (test, adapter, the parameters that fail or None for
+# every case, why).
+MOTO_GAPS: list[tuple[str, str, dict[str, object] | None, str]] = [
+    ("test_every_value_type_round_trips", "dynamodb", None,
+     "moto 5.2.5 returns a map with an empty-string key garbled ({'': 1} comes back as a bare "
+     "{'N': '1'} inside the map), which botocore cannot parse"),
+    ("test_item_size_limit_is_400_kb", "dynamodb", None,
+     "moto 5.2.5 refuses items over 405,000 bytes (its own guess, moto/dynamodb/models/"
+     "dynamo_type.py LimitedSizeDict); DynamoDB's limit is 400 KB = 409,600 bytes by the "
+     "measure the shared validator applies"),
+    ("test_conditions_on_an_existing_item", "dynamodb", {"cond": attr("flag").eq(1)},
+     "moto 5.2.5 compares a BOOL and a number by their Python values (True == 1); DynamoDB "
+     "compares values of different types as unequal"),
+    ("test_conditions_on_an_existing_item", "dynamodb", {"cond": attr("n").lt("9")},
+     "moto 5.2.5 orders a number against a string; DynamoDB's < across types is false"),
+    ("test_conditions_on_an_existing_item", "dynamodb", {"cond": attr("b").begins_with(b"\x01")},
+     "moto 5.2.5's begins_with accepts strings only (comparisons.py FuncBeginsWith); DynamoDB's "
+     "also takes binary attributes"),
+    ("test_conditions_on_an_existing_item", "dynamodb", {"cond": attr("zz").is_in([None])},
+     "moto 5.2.5's IN treats a missing attribute as equal to NULL; in DynamoDB a missing "
+     "attribute is in no list"),
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or here not in item.path.parents:
+            continue
+        params = callspec.params
+        for name, adapter, where, reason in MOTO_GAPS:
+            if getattr(item, "originalname", None) == name and adapter in params.values() and \
+                    all(repr(params.get(k)) == repr(v) for k, v in (where or {}).items()):
+                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))

@@ -47,3 +47,20 @@ def audit_item(
         "actor": actor or "system",
         "at": at_iso,
     }
+
+
+def fit_audit(record: dict[str, Any], key: dict[str, Any]) -> dict[str, Any]:
+    """An audit record that fits in 400 KB: when before+after do not, keep the key and the names
+    of the changed attributes, marked `"truncated": True`, rather than failing the write."""
+    from roost.cloud.table import MAX_ITEM_BYTES, item_size
+
+    if item_size(record) <= MAX_ITEM_BYTES:
+        return record
+    before, after = record["before"] or {}, record["after"] or {}
+    changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+    slim = {**record, "before": dict(key) if record["before"] is not None else None,
+            "after": dict(key) if record["after"] is not None else None,
+            "truncated": True, "changed": changed}
+    if item_size(slim) > MAX_ITEM_BYTES:
+        slim["changed"] = None
+    return slim

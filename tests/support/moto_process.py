@@ -1,0 +1,50 @@
+"""Run moto's AWS-API server on 127.0.0.1:<port> until terminated or until the process that
+started it is gone: `python moto_process.py PORT PARENT_PID`.
+
+Served by uvicorn (keep-alive HTTP/1.1; werkzeug's server, which moto ships with, opens a
+connection and a thread per request), one request at a time: AWS makes each call atomic, moto's
+in-memory backend does not lock (a canceled DynamoDB transaction even restores a deep copy of
+every table it touched, wiping writes made meanwhile), so the gate gives the tests the atomicity
+AWS gives.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+def _exit_with(parent: int) -> None:
+    """A test run killed outright cannot stop its server: the server notices and stops."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
+def main(port: int, parent: int) -> None:
+    import uvicorn
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    # moto lists its own package folder on every request (~50 stat calls): once is enough.
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    app = DomainDispatcherApplication(create_backend_app)
+    gate = threading.Lock()
+
+    def serialised(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with gate:
+            body: Iterable[bytes] = app(environ, start_response)
+            return list(body)
+
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    uvicorn.run(serialised, host="127.0.0.1", port=port, interface="wsgi", log_level="warning",
+                access_log=False)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))
