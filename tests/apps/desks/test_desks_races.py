@@ -17,12 +17,14 @@ DAY = "2026-01-06"
 def race(desks, bodies: list[dict[str, Any]], who: str) -> Counter:
     headers = desks.auth(who)
 
-    def post(body: dict[str, Any]) -> tuple[int, str]:
-        r = desks.client.post("/desks/bookings", headers=headers, json=body)
-        return r.status_code, r.json().get("code", "") if r.status_code != 201 else ""
+    with desks.client as client:  # one event loop for every thread, as a server has
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        return Counter(pool.map(post, bodies))
+        def post(body: dict[str, Any]) -> tuple[int, str]:
+            r = client.post("/desks/bookings", headers=headers, json=body)
+            return r.status_code, r.json().get("code", "") if r.status_code != 201 else ""
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            return Counter(pool.map(post, bodies))
 
 
 def assert_counters_match(desks, office_id: str, day: str) -> None:
@@ -76,4 +78,83 @@ def test_two_hundred_requests_for_the_last_two_parking_spaces(make_desks):
               for i in range(200)]
     results = race(desks, bodies, ADMIN)
     assert results == Counter({(201, ""): 2, (409, "parking_full"): 198})
+    assert_counters_match(desks, "hq", DAY)
+
+
+# ------------------------------------------------------------------ the transaction alone
+# Over HTTP most late requests are refused by the read before the transaction. Here every
+# contender has read the same state (a barrier) and goes straight to the one transaction, so
+# the conditional counter updates alone decide — a missing condition fails these every time.
+
+
+def commit_all(desks, plans_and_items) -> Counter:
+    from threading import Barrier
+
+    from roost.apps.desks import store
+    from roost.cloud.errors import Conflict
+
+    barrier = Barrier(len(plans_and_items))
+
+    def commit(pair) -> str:
+        plan, item = pair
+        barrier.wait()
+        try:
+            store.commit_booking(desks.runtime.tables, plan, item)
+        except Conflict as exc:
+            return exc.code
+        except store.Stale:
+            return "stale"
+        return "booked"
+
+    with ThreadPoolExecutor(len(plans_and_items)) as pool:
+        return Counter(pool.map(commit, plans_and_items))
+
+
+def plans(desks, office_id: str, emails: list[str], days: list[str], *, parking: bool,
+          weekly: int = 1, person_version: int | None = None):
+    from datetime import date
+
+    from roost.apps.desks import store
+    from roost.apps.desks.rules import Quotas
+
+    office = store.office(desks.runtime.tables, office_id)
+    out = []
+    for i, (email, day) in enumerate(zip(emails, days, strict=True)):
+        plan = store.Plan(office_version=office["version"], person_version=person_version,
+                          quotas=Quotas(office["desk_quota"], office["parking_quota"]),
+                          weekly_quota=weekly)
+        item = store.booking_item(booking_id=f"B{i:04d}", office=office,
+                                  day=date.fromisoformat(day), email=email, parking=parking,
+                                  reason=None, created_at="t", created_by="test")
+        out.append((plan, item))
+    return out
+
+
+def test_transaction_alone_desks(make_desks):
+    desks = make_desks()
+    desks.office("hq", desks=10, parking=0)
+    emails = [f"p{i}@example.com" for i in range(60)]
+    got = commit_all(desks, plans(desks, "hq", emails, [DAY] * 60, parking=False))
+    assert got == Counter({"booked": 10, "office_full": 50})
+    assert_counters_match(desks, "hq", DAY)
+
+
+def test_transaction_alone_weekly_quota(make_desks):
+    desks = make_desks()
+    desks.office("hq", desks=10, parking=0)
+    from roost.apps.desks import store
+
+    person = store.change_person(desks.runtime.tables, "ana@example.com", set={})
+    days = [f"2026-01-{d:02d}" for d in range(5, 12)]
+    got = commit_all(desks, plans(desks, "hq", ["ana@example.com"] * 7, days, parking=False,
+                                  person_version=person["version"]))
+    assert got == Counter({"booked": 1, "weekly_quota_reached": 6})
+
+
+def test_transaction_alone_parking(make_desks):
+    desks = make_desks()
+    desks.office("hq", desks=100, parking=2)
+    emails = [f"p{i}@example.com" for i in range(40)]
+    got = commit_all(desks, plans(desks, "hq", emails, [DAY] * 40, parking=True))
+    assert got == Counter({"booked": 2, "parking_full": 38})
     assert_counters_match(desks, "hq", DAY)

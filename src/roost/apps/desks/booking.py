@@ -71,6 +71,9 @@ def book(ctx: Ctx, *, office_id: str, day: date, email: str, parking: bool,
                                  auto_approved=bool(person and person.get("auto_approved")))
         q = quotas_on(ctx, office, day)
         rules.check_capacity(q, parking=parking, weekly_quota=wq)
+        desks, parked = store.day_counts(ctx.tables, office_id, day)
+        rules.check_counts(q, desks=desks, parking_booked=parked, parking=parking,
+                           week=store.week_count(ctx.tables, email, day), weekly_quota=wq)
         item = store.booking_item(booking_id=ctx.new_id(), office=office, day=day, email=email,
                                   parking=parking, reason=why,
                                   created_at=ctx.now().isoformat(), created_by=by)

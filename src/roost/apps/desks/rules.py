@@ -132,6 +132,19 @@ def check_capacity(q: Quotas, *, parking: bool, weekly_quota: int) -> None:
         raise Conflict("your weekly quota is 0 bookings", code="weekly_quota_reached")
 
 
+def check_counts(q: Quotas, *, desks: int, parking_booked: int, parking: bool, week: int,
+                 weekly_quota: int) -> None:
+    """The refusals the counters already show. Only a fast path: the transaction checks the
+    same conditions again, so a stale read can never let a booking through."""
+    if desks >= q.desks:
+        raise Conflict("no desk is free that day", code="office_full")
+    if parking and parking_booked >= q.parking:
+        raise Conflict("no parking space is free that day", code="parking_full")
+    if week >= weekly_quota:
+        raise Conflict(f"the weekly quota of {weekly_quota} booking(s) is reached",
+                       code="weekly_quota_reached")
+
+
 def over_quota(booked_desks: int, booked_parking: int, q: Quotas) -> bool:
     return booked_desks > q.desks or booked_parking > q.parking
 
