@@ -127,17 +127,31 @@ class BookingList(BaseModel):
     bookings: list[Booking]
 
 
-class Interval(BaseModel):
-    start: datetime
-    end: datetime
+class RoomSummary(BaseModel):
+    """A room as vacancy lists it; `GET /rooms/rooms` has the whole description."""
+
+    id: str
+    name: str
+    site: str
+    floor: str
+    tz: str
+    capacity: int
+    equipment: list[str]
+
+
+class Stretch(BaseModel):
+    """A stretch of time in UTC, as "2026-01-05T10:00:00Z" (the busy ones name the booking)."""
+
+    start: str
+    end: str
     code: str | None = None
 
 
 class RoomVacancy(BaseModel):
-    room: Room
+    room: RoomSummary
     day: date
-    busy: list[Interval]
-    free: list[Interval]
+    busy: list[Stretch]
+    free: list[Stretch]
 
 
 class VacancyQuery(BaseModel):

@@ -109,20 +109,34 @@ def check_free(busy: Iterable[Span], start: datetime, end: datetime,
                        conflicts=[{"start": stamp(s.start), "end": stamp(s.end)} for s in clash])
 
 
+def day_bounds(hours: Hours, day: date) -> tuple[datetime, datetime] | None:
+    """The bookable hours of the room's local `day`, in UTC; None when it is closed that day."""
+    if day.weekday() not in hours.weekdays or not hours.active:
+        return None
+    return (datetime.combine(day, hours.opens, tzinfo=hours.zone).astimezone(UTC),
+            datetime.combine(day, hours.closes, tzinfo=hours.zone).astimezone(UTC))
+
+
+def gaps(low: Any, high: Any, busy: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """The parts of [low, high) that no busy interval covers. Works on anything ordered: times,
+    or stored stamps (which sort as text), so vacancy need not parse thousands of them."""
+    cursor = low
+    out: list[tuple[Any, Any]] = []
+    for start, end in sorted(busy):
+        if start > cursor:
+            out.append((cursor, min(start, high)))
+        cursor = max(cursor, end)
+    if cursor < high:
+        out.append((cursor, high))
+    return [(a, b) for a, b in out if a < b]
+
+
 def free_spans(hours: Hours, day: date, busy: Sequence[Span]) -> list[tuple[datetime, datetime]]:
     """The free intervals of the room's bookable hours on `day` (local), in UTC."""
-    if day.weekday() not in hours.weekdays or not hours.active:
+    bounds = day_bounds(hours, day)
+    if bounds is None:
         return []
-    cursor = datetime.combine(day, hours.opens, tzinfo=hours.zone).astimezone(UTC)
-    closes = datetime.combine(day, hours.closes, tzinfo=hours.zone).astimezone(UTC)
-    out: list[tuple[datetime, datetime]] = []
-    for s in sorted(busy, key=lambda s: s.start):
-        if s.start > cursor:
-            out.append((cursor, min(s.start, closes)))
-        cursor = max(cursor, s.end)
-    if cursor < closes:
-        out.append((cursor, closes))
-    return [(a, b) for a, b in out if a < b]
+    return gaps(*bounds, [(s.start, s.end) for s in busy])
 
 
 def may_change(organiser: str, user_id: str, *, is_admin: bool) -> None:

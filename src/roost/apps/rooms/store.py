@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import Any
 
 from roost.cloud.errors import Conflict, NotFound, TransactionCanceled
+from roost.cloud.ids import new_id
 from roost.cloud.table import (
     IndexSpec,
     Item,
@@ -50,6 +51,7 @@ DAYS = TableSpec("rooms_days", pk="room", sk="day", indexes=(
 TABLES = [ROOMS, BOOKINGS, DAYS]
 
 ROOM_PARTITION = "room"
+CATALOG = {"pk": "catalog", "id": "version"}
 DUE = "due"
 ATTEMPTS = 20
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -84,17 +86,33 @@ def find_room(tables: Tables, room_id: str) -> Item | None:
     return tables.table(ROOMS.name).get({"pk": ROOM_PARTITION, "id": room_id})
 
 
+_catalog: dict[str, list[Item]] = {}  # catalog version -> the rooms it names (this process)
+
+
 def all_rooms(tables: Tables) -> list[Item]:
-    return list(_all(tables.table(ROOMS.name), ROOM_PARTITION))
+    """Every room. Rooms change rarely and vacancy needs them all on every call, so the list is
+    kept per catalog version: a fresh id written with every room change, read with one get."""
+    table = tables.table(ROOMS.name)
+    marker = table.get(CATALOG)
+    version = marker["v"] if marker else None
+    if version is not None and version in _catalog:
+        return _catalog[version]
+    rooms = list(_all(table, ROOM_PARTITION))
+    if version is not None:
+        if len(_catalog) > 64:
+            _catalog.clear()
+        _catalog[version] = rooms
+    return rooms
 
 
 def put_room(tables: Tables, item: Item) -> None:
-    tables.table(ROOMS.name).put({**item, "pk": ROOM_PARTITION})
+    put_rooms(tables, [item])
 
 
 def put_rooms(tables: Tables, items: Sequence[Item]) -> None:
-    """Many rooms, all or nothing (up to 100)."""
-    tables.transact([Put(ROOMS.name, {**i, "pk": ROOM_PARTITION}) for i in items])
+    """Many rooms (up to 99), all or nothing, with a new catalog version."""
+    tables.transact([*(Put(ROOMS.name, {**i, "pk": ROOM_PARTITION}) for i in items),
+                     Put(ROOMS.name, {**CATALOG, "v": new_id()})])
 
 
 # --------------------------------------------------------------------------- room-days
@@ -103,8 +121,21 @@ def put_rooms(tables: Tables, items: Sequence[Item]) -> None:
 def spans(day_item: Item | None) -> list[Span]:
     if not day_item:
         return []
-    return [Span(rules.unstamp(b["s"]), rules.unstamp(b["e"]), b["c"])
+    return [Span(rules.unstamp(b[:20]), rules.unstamp(b[21:41]), b[42:])
             for b in day_item.get("busy", [])]
+
+
+def busy_stamps(day_item: Item | None) -> list[tuple[str, str, str]]:
+    """The busy spans as stored stamps (start, end, code), unparsed: for vacancy."""
+    if not day_item:
+        return []
+    return [(b[:20], b[21:41], b[42:]) for b in day_item.get("busy", [])]
+
+
+def busy_entry(span: Span) -> str:
+    """A busy span as stored in its room-day: "<start>|<end>|<code>" (compact: vacancy reads
+    every room-day of a day at once)."""
+    return f"{rules.stamp(span.start)}|{rules.stamp(span.end)}|{span.code}"
 
 
 def room_day(tables: Tables, room_id: str, day: date) -> Item | None:
@@ -145,9 +176,8 @@ def write_slots(tables: Tables, *, code: str, leave: tuple[str, date] | None,
                 busy.append(take.span)
             busy.sort(key=lambda s: s.start)
             cond = attr("version").eq(item["version"]) if item else attr("room").not_exists()
-            day_ops.append(Update(DAYS.name, key, condition=cond, add={"version": 1}, set={
-                "busy": [{"s": rules.stamp(s.start), "e": rules.stamp(s.end), "c": s.code}
-                         for s in busy]}))
+            day_ops.append(Update(DAYS.name, key, condition=cond, add={"version": 1},
+                                  set={"busy": [busy_entry(s) for s in busy]}))
         try:
             tables.transact([*day_ops, *ops])
             return
