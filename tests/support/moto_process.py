@@ -27,12 +27,25 @@ def _exit_with(parent: int) -> None:
 
 def main(port: int, parent: int) -> None:
     import uvicorn
+    import uvicorn.middleware.wsgi as uvicorn_wsgi
     from moto import backends
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     # moto lists its own package folder on every request (~50 stat calls): once is enough.
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    # moto reads the undecoded path from RAW_URI (werkzeug's server sets it): without it, an S3
+    # key holding "%2F" is decoded twice and stored as "/".
+    build_environ = uvicorn_wsgi.build_environ
+
+    def with_raw_uri(scope: Any, message: Any, body: Any) -> dict[str, Any]:
+        environ = build_environ(scope, message, body)
+        raw = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string") or b""
+        environ["RAW_URI"] = (raw + (b"?" + query if query else b"")).decode("latin-1")
+        return environ
+
+    uvicorn_wsgi.build_environ = with_raw_uri  # type: ignore[assignment]
     app = DomainDispatcherApplication(create_backend_app)
     gate = threading.Lock()
 

@@ -80,3 +80,18 @@ def client(service: str) -> Any:
         if service not in _clients:
             _clients[service] = aws_client(service, endpoint_url=url, region=REGION)
     return _clients[service]
+
+
+_buckets: set[str] = set()
+
+
+def bucket(name: str = "roost-tests") -> str:
+    """An S3 bucket on the session's moto server, created on first use. Tests share it, each
+    under its own root prefix (S3Blobs(root=...)), so no test pays for making a bucket."""
+    s3 = client("s3")
+    with _lock:
+        if name not in _buckets:
+            s3.create_bucket(Bucket=name,
+                             CreateBucketConfiguration={"LocationConstraint": REGION})
+            _buckets.add(name)
+    return name

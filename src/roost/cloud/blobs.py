@@ -113,3 +113,47 @@ def check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
     if sum(len(k) + len(v) for k, v in out.items()) > 2048:
         raise Invalid("metadata is limited to 2 KB in all", code="invalid_metadata")
     return out
+
+
+def check_content_type(value: str) -> str:
+    """A content type as every adapter accepts it: printable ASCII, `type/subtype`."""
+    if (not isinstance(value, str) or not value or len(value) > 255 or not value.isascii()
+            or any(ord(c) < 32 for c in value) or "/" not in value):
+        raise Invalid(f"content type {value!r} should look like 'image/png'",
+                      code="invalid_content_type")
+    return value
+
+
+def body_chunks(body: Body, size: int = CHUNK) -> Iterator[bytes]:
+    """Any accepted body as a stream of bytes chunks, never reading it all at once; `Invalid`
+    (code `invalid_body`) for text or anything else that is not bytes."""
+    if isinstance(body, bytes | bytearray | memoryview):
+        view = memoryview(body).cast("B")
+        for i in range(0, len(view), size):
+            yield bytes(view[i : i + size])
+        return
+    if isinstance(body, str):
+        raise Invalid("a blob body is bytes, not text; encode it first", code="invalid_body")
+    read = getattr(body, "read", None)
+    if callable(read):
+        while chunk := read(size):
+            if not isinstance(chunk, bytes | bytearray):
+                raise Invalid("a blob body file must be opened in binary mode",
+                              code="invalid_body")
+            yield bytes(chunk)
+        return
+    if not isinstance(body, Iterable):
+        raise Invalid("a blob body is bytes, a binary file or an iterable of bytes",
+                      code="invalid_body")
+    for chunk in body:
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise Invalid("every chunk of a blob body must be bytes", code="invalid_body")
+        yield bytes(chunk)
+
+
+def checked_key(key: str) -> str:
+    """`check_key`, with text that is not valid Unicode (a lone surrogate) refused too."""
+    try:
+        return check_key(key)
+    except UnicodeEncodeError:
+        raise Invalid("a blob key must be valid Unicode text", code="invalid_blob_key") from None
