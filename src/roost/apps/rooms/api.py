@@ -11,7 +11,7 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
-from roost.cloud.errors import Conflict, Forbidden, Invalid
+from roost.cloud.errors import Conflict, Forbidden, Invalid, NotFound, RoostError
 from roost.cloud.functions import USER, Ctx, Reply, Uses
 from roost.cloud.table import Item
 
@@ -26,6 +26,9 @@ from .models import (
     RoomIn,
     RoomList,
     RoomSummary,
+    SeriesIn,
+    SeriesOut,
+    Skipped,
     Vacancy,
     VacancyQuery,
 )
@@ -61,7 +64,7 @@ def booking_out(item: Item) -> Booking:
                    organiser=item["organiser"], organiser_email=item["organiser_email"],
                    attendees=list(item["attendees"]), status=item["status"],
                    sequence=item["sequence"], created_at=rules.unstamp(item["created_at"]),
-                   checked_in=item["checked_in"])
+                   checked_in=item["checked_in"], series=item.get("series"))
 
 
 def snapshot(item: Item, room: Item | None = None) -> dict[str, Any]:
@@ -100,25 +103,36 @@ def _release_fields(room: Item, start: datetime) -> dict[str, Any]:
             "release_at": rules.stamp(rules.release_due(start, timedelta(minutes=grace)))}
 
 
-def create(ctx: Ctx, body: BookingIn) -> Item:
-    """Book a room for the caller: the rules, then the slot taken race-free."""
+def _new_item(ctx: Ctx, room: Item, start: datetime, end: datetime, body: BookingIn,
+              series: str | None = None) -> Item:
     user = ctx.user
-    room = store.room(ctx.tables, body.room_id)
-    start, end = _slot(room, body.start, body.end, ctx.now())
-    code = store.new_code()
     item: Item = {
-        "code": code, "room_id": room["id"], "room_name": room["name"], "tz": room["tz"],
-        "start": rules.stamp(start), "end": rules.stamp(end), "title": body.title,
-        "organiser": user.user_id, "organiser_email": user.email,
+        "code": store.new_code(), "room_id": room["id"], "room_name": room["name"],
+        "tz": room["tz"], "start": rules.stamp(start), "end": rules.stamp(end),
+        "title": body.title, "organiser": user.user_id, "organiser_email": user.email,
         "attendees": [str(a).lower() for a in body.attendees], "status": "booked",
         "sequence": 0, "created_at": rules.stamp(ctx.now()), "checked_in": False,
-        **_release_fields(room, start),
+        **_release_fields(room, start), **({"series": series} if series else {}),
     }
     item["location"] = snapshot(item, room)["location"]
+    return item
+
+
+def _take(ctx: Ctx, room: Item, item: Item) -> None:
+    """Write a new booking and take its slot, race-free, with its event."""
+    start, end = rules.unstamp(item["start"]), rules.unstamp(item["end"])
     day = rules.local_day(start, Hours.of(room))
-    store.write_slots(ctx.tables, code=code, leave=None,
-                      take=store.Slot(room["id"], day, Span(start, end, code)),
+    store.write_slots(ctx.tables, code=item["code"], leave=None,
+                      take=store.Slot(room["id"], day, Span(start, end, item["code"])),
                       ops=[store.new_booking_op(item), ctx.publish(CREATED, snapshot(item))])
+
+
+def create(ctx: Ctx, body: BookingIn) -> Item:
+    """Book a room for the caller: the rules, then the slot taken race-free."""
+    room = store.room(ctx.tables, body.room_id)
+    start, end = _slot(room, body.start, body.end, ctx.now())
+    item = _new_item(ctx, room, start, end, body)
+    _take(ctx, room, item)
     return item
 
 
@@ -162,9 +176,7 @@ def change(ctx: Ctx, code: str, patch: BookingPatch) -> Item:
     return new
 
 
-def cancel(ctx: Ctx, code: str) -> Item:
-    """Cancel: the slot is free again at once; everyone gets the calendar cancellation."""
-    old = _open_booking(ctx, code)
+def _cancel(ctx: Ctx, old: Item) -> Item:
     new = {k: v for k, v in old.items() if k not in ("release_due", "release_at")}
     new.update(status="cancelled", sequence=old["sequence"] + 1)
     old_day = rules.local_day(rules.unstamp(old["start"]), Hours(tz=old["tz"]))
@@ -172,6 +184,83 @@ def cancel(ctx: Ctx, code: str) -> Item:
                       ops=[store.replace_booking_op(new, old["sequence"]),
                            ctx.publish(CANCELLED, snapshot(new))])
     return new
+
+
+def cancel(ctx: Ctx, code: str) -> Item:
+    """Cancel: the slot is free again at once; everyone gets the calendar cancellation."""
+    return _cancel(ctx, _open_booking(ctx, code))
+
+
+def _skipped(start: datetime, end: datetime, exc: RoostError) -> dict[str, Any]:
+    return {"start": rules.stamp(start), "end": rules.stamp(end), "code": exc.code,
+            "detail": exc.message}
+
+
+def create_series(ctx: Ctx, body: SeriesIn) -> tuple[str, list[Item], list[dict[str, Any]]]:
+    """Check every occurrence; book all, the free ones, or (refuse) none but list why."""
+    room = store.room(ctx.tables, body.room_id)
+    hours = Hours.of(room)
+    start, end = rules.utc(body.start, hours.tz), rules.utc(body.end, hours.tz)
+    if end <= start:
+        raise Invalid("the end must be after the start", code="end_before_start")
+    r = body.repeat
+    planned = rules.occurrences(start, end, hours.tz, freq=r.freq, weekdays=r.weekdays,
+                                until=r.until, count=r.count)
+    free: list[tuple[datetime, datetime]] = []
+    skipped: list[dict[str, Any]] = []
+    for s, e in planned:
+        try:
+            rules.check_slot(hours, s, e, ctx.now())
+            day = store.room_day(ctx.tables, room["id"], rules.local_day(s, hours))
+            rules.check_free(store.spans(day), s, e)
+            free.append((s, e))
+        except RoostError as exc:
+            skipped.append(_skipped(s, e, exc))
+    if skipped and (body.on_conflict == "refuse" or not free):
+        raise Conflict(f"{len(skipped)} of {len(planned)} occurrences cannot be booked; "
+                       "book the free ones (on_conflict=skip) or none",
+                       code="series_conflicts", skipped=skipped)
+    series = ctx.new_id()
+    booked: list[Item] = []
+    for s, e in free:
+        item = _new_item(ctx, room, s, e, body, series)
+        try:
+            _take(ctx, room, item)
+        except Conflict as exc:  # taken between the check and the write
+            if body.on_conflict == "refuse":
+                for b in booked:
+                    _cancel(ctx, b)
+                raise Conflict("an occurrence was booked by someone else just now; nothing "
+                               "was booked", code="series_conflicts",
+                               skipped=[_skipped(s, e, exc)]) from exc
+            skipped.append(_skipped(s, e, exc))
+            continue
+        booked.append(item)
+    return series, booked, skipped
+
+
+@app.route("POST", "/rooms/series", roles=[USER], status=201,
+           uses=Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS], publishes=[CREATED, CANCELLED]))
+def create_booking_series(ctx: Ctx, body: SeriesIn) -> SeriesOut:
+    """Book a recurring meeting. 409 `series_conflicts` lists the occurrences that cannot be
+    booked; send again with `on_conflict: "skip"` to book the free ones."""
+    series, booked, skipped = create_series(ctx, body)
+    return SeriesOut(series=series, booked=[booking_out(b) for b in booked],
+                     skipped=[Skipped.model_validate(s) for s in skipped])
+
+
+@app.route("DELETE", "/rooms/series/{series}", roles=[USER], uses=CANCELLING)
+def cancel_series(ctx: Ctx, *, series: str) -> BookingList:
+    """Cancel every occurrence of a series that has not ended (organiser or rooms admin);
+    cancel a single occurrence with DELETE /rooms/bookings/{code}."""
+    items = store.bookings_in_series(ctx.tables, series)
+    if not items:
+        raise NotFound(f"there is no series {series!r}", code="series_not_found")
+    rules.may_change(items[0]["organiser"], ctx.user.user_id, is_admin=is_admin(ctx))
+    now = ctx.now()
+    done = [_cancel(ctx, b) for b in items
+            if b["status"] == "booked" and rules.unstamp(b["end"]) > now]
+    return BookingList(bookings=[booking_out(b) for b in done])
 
 
 @app.route("POST", "/rooms/bookings", roles=[USER], status=201, uses=CREATING)

@@ -95,6 +95,37 @@ class BookingIn(BaseModel):
     attendees: list[EmailStr] = Field(default_factory=list, max_length=50)
 
 
+class Repeat(BaseModel):
+    """Daily, or weekly on chosen days; until a date or N times (at most a year, 100 times)."""
+
+    model_config = ConfigDict(extra="forbid")
+    freq: Literal["daily", "weekly"]
+    weekdays: list[int] = Field(default_factory=list, description="weekly: Monday = 0; "
+                                "empty means the first occurrence's day")
+    until: date | None = Field(None, description="last day (inclusive, room-local)")
+    count: int | None = Field(None, ge=1, le=100)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, v: list[int]) -> list[int]:
+        if any(d < 0 or d > 6 for d in v):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _end(self) -> Repeat:
+        if (self.until is None) == (self.count is None):
+            raise ValueError("say when the series ends: until a date, or a count")
+        return self
+
+
+class SeriesIn(BookingIn):
+    repeat: Repeat
+    on_conflict: Literal["refuse", "skip"] = Field(
+        "refuse", description="refuse: book nothing if any occurrence conflicts (the answer "
+        "lists them); skip: book the free ones")
+
+
 class BookingPatch(BaseModel):
     """What to change; absent fields stay as they are."""
 
@@ -121,10 +152,24 @@ class Booking(BaseModel):
     sequence: int
     created_at: datetime
     checked_in: bool = False
+    series: str | None = None
 
 
 class BookingList(BaseModel):
     bookings: list[Booking]
+
+
+class Skipped(BaseModel):
+    start: datetime
+    end: datetime
+    code: str = Field(description="why: slot_taken, outside_hours, closed_day, ...")
+    detail: str
+
+
+class SeriesOut(BaseModel):
+    series: str
+    booked: list[Booking]
+    skipped: list[Skipped]
 
 
 class RoomSummary(BaseModel):

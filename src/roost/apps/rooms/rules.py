@@ -139,6 +139,41 @@ def free_spans(hours: Hours, day: date, busy: Sequence[Span]) -> list[tuple[date
     return gaps(*bounds, [(s.start, s.end) for s in busy])
 
 
+MAX_SERIES_DAYS = 366
+
+
+def occurrences(start: datetime, end: datetime, tz: str, *, freq: str,
+                weekdays: Sequence[int], until: date | None, count: int | None
+                ) -> list[tuple[datetime, datetime]]:
+    """The (start, end) of every occurrence in UTC, stepping by room-local days, so a weekly
+    09:00 stays at 09:00 across a daylight-saving change. Raises `Invalid` for a series longer
+    than a year or 100 occurrences."""
+    zone = ZoneInfo(tz)
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    length = last - first
+    horizon = first.date() + timedelta(days=MAX_SERIES_DAYS)
+    if until is not None and until > horizon:
+        raise Invalid("a series runs at most a year; book again next year",
+                      code="series_too_long")
+    if until is not None and until < first.date():
+        raise Invalid("the series ends before it starts", code="end_before_start")
+    days = set(weekdays) if freq == "weekly" and weekdays else (
+        {first.weekday()} if freq == "weekly" else set(range(7)))
+    out: list[tuple[datetime, datetime]] = []
+    day = first.date()
+    while day <= (until or horizon) and (count is None or len(out) < count):
+        if day.weekday() in days:
+            s = datetime.combine(day, first.timetz().replace(tzinfo=None), tzinfo=zone)
+            out.append((s.astimezone(UTC), (s + length).astimezone(UTC)))
+        day += timedelta(days=1)
+    if count is not None and len(out) < count:
+        raise Invalid("a series runs at most a year; book again next year",
+                      code="series_too_long")
+    if len(out) > 100:
+        raise Invalid("a series has at most 100 occurrences", code="series_too_long")
+    return out
+
+
 def may_change(organiser: str, user_id: str, *, is_admin: bool) -> None:
     """Only the organiser or a rooms admin may change or cancel a booking."""
     if organiser != user_id and not is_admin:

@@ -44,6 +44,7 @@ ROOMS = TableSpec("rooms_rooms", pk="pk", sk="id", audit=True)
 BOOKINGS = TableSpec("rooms_bookings", pk="code", sk=None, audit=True, indexes=(
     IndexSpec("by_organiser", pk="organiser", sk="start"),
     IndexSpec("by_release", pk="release_due", sk="release_at"),
+    IndexSpec("by_series", pk="series", sk="start"),
 ))
 DAYS = TableSpec("rooms_days", pk="room", sk="day", indexes=(
     IndexSpec("by_day", pk="day", sk="room"),
@@ -217,6 +218,10 @@ def release_op(item: Item, sequence: int) -> Put:
 def bookings_of(tables: Tables, organiser: str, since: datetime) -> list[Item]:
     return list(_all(tables.table(BOOKINGS.name), organiser, index="by_organiser",
                      sort=SortKey.ge(rules.stamp(since))))
+
+
+def bookings_in_series(tables: Tables, series: str) -> list[Item]:
+    return list(_all(tables.table(BOOKINGS.name), series, index="by_series"))
 
 
 def due_for_release(tables: Tables, now: datetime) -> list[Item]:
