@@ -7,6 +7,7 @@ import importlib
 import json
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -117,6 +118,20 @@ def _mount_users() -> None:
 
 
 _mount_users()
+
+
+def _mount_app_commands() -> None:
+    """An app may bring a command group as `roost/apps/<name>/cli.py` (`app`: a Typer), mounted
+    as `roost <name> ...`; only apps that have one are imported."""
+    import roost.apps
+
+    for folder in roost.apps.__path__:
+        for cli in sorted(Path(folder).glob("*/cli.py")):
+            module = importlib.import_module(f"roost.apps.{cli.parent.name}.cli")
+            app.add_typer(module.app, name=cli.parent.name)
+
+
+_mount_app_commands()
 
 
 if __name__ == "__main__":
