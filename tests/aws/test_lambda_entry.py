@@ -1,0 +1,208 @@
+"""The Lambda entry points, invoked in-process with realistic API Gateway HTTP API v2, DynamoDB
+stream and SQS events, on moto: the same function, permissions and problems as the local host,
+and the whole path from a route to an email in SES."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from email import policy
+from email.parser import BytesParser
+from typing import Any
+
+import httpx
+import pytest
+from notes_app import NOTES, app
+
+from roost.cloud.aws.dynamo_values import to_item
+from roost.cloud.aws.lambda_entry import handle_http, handle_outbox, handle_sqs
+from roost.cloud.aws.runtime import AwsRuntime, aws_runtime
+from roost.cloud.events import OUTBOX
+from roost.cloud.identity import Grant
+from support.moto_server import bucket, client, endpoint
+from support.tokens import access_token
+
+SENDER = "roost@example.com"
+
+
+@pytest.fixture
+def rt(clock) -> Any:
+    client("sesv2").create_email_identity(EmailIdentity=SENDER)
+    queue = client("sqs").create_queue(QueueName=f"q{uuid.uuid4().hex[:10]}")["QueueUrl"]
+    env = {"ROOST_TABLE_PREFIX": f"l{uuid.uuid4().hex[:10]}_", "ROOST_BUCKET": bucket(),
+           "ROOST_MAIL_SENDER": SENDER, "ROOST_SECRET": "lambda-test-secret-" + "x" * 20,
+           "ROOST_QUEUE_URLS": json.dumps({"notes.mail_readers": queue})}
+    runtime = aws_runtime(apps=[app], env=env, clock=clock,
+                          clients={s: client(s) for s in ("dynamodb", "s3", "sesv2", "sqs")})
+    runtime.resources.tables.create_tables()
+    yield runtime
+    runtime.resources.tables.delete_tables()
+
+
+def http_event(method: str, path: str, *, route: str, body: Any = None, token: str | None = None,
+               path_params: dict[str, str] | None = None, query: dict[str, str] | None = None,
+               headers: dict[str, str] | None = None, cookies: list[str] | None = None
+               ) -> dict[str, Any]:
+    """An API Gateway HTTP API request, payload format 2.0, as Lambda receives it."""
+    hdrs = {"host": "abc123.execute-api.eu-central-1.amazonaws.com",
+            "content-type": "application/json", "user-agent": "curl/8.5.0", **(headers or {})}
+    if token:
+        hdrs["authorization"] = f"Bearer {token}"
+    return {
+        "version": "2.0", "routeKey": f"{method} {route}", "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": hdrs, "queryStringParameters": query, "pathParameters": path_params,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc123", "domainName": hdrs["host"],
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.7", "userAgent": "curl/8.5.0"},
+            "requestId": "JKJaXmPLvHcESHA=", "routeKey": f"{method} {route}", "stage": "$default",
+            "time": "05/Jan/2026:09:00:00 +0000", "timeEpoch": 1767603600000},
+        "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
+        **({"cookies": cookies} if cookies else {}),
+    }
+
+
+def sign_in(rt: AwsRuntime, email: str, *grants: Grant) -> str:
+    identity = rt.resources.identity
+    for g in grants:
+        identity.grant(email, g, by="test")
+    return access_token(identity, email)
+
+
+def test_a_route_writes_and_answers_as_declared(rt):
+    token = sign_in(rt, "ann@example.com")
+    create = rt.function("notes.create_note")
+    out = handle_http(rt, create, http_event("POST", "/notes", route="/notes",
+                                             body={"text": "hello"}, token=token))
+    assert out["statusCode"] == 201 and out["headers"]["content-type"] == "application/json"
+    note = json.loads(out["body"])
+    assert note["text"] == "hello"
+    stored = rt.resources.tables.table(NOTES.name).get({"pk": note["id"]})
+    assert stored["by"] == note["by"]
+    read = rt.function("notes.read_note")
+    got = handle_http(rt, read, http_event("GET", f"/notes/{note['id']}", route="/notes/{note_id}",
+                                           path_params={"note_id": note["id"]},
+                                           query={"shout": "true"}))
+    assert got["statusCode"] == 200 and json.loads(got["body"])["text"] == "HELLO"
+
+
+@pytest.mark.parametrize(("case", "status", "code"), [
+    ("anonymous", 401, "sign_in_required"),
+    ("bad token", 401, "token_invalid"),
+    ("bad body", 422, "validation_failed"),
+    ("cross site", 403, "cross_site_form"),
+])
+def test_problems_are_the_hosts(rt, case, status, code):
+    token = sign_in(rt, "ann@example.com")
+    kwargs: dict[str, Any] = {"body": {"text": "x"}, "token": token}
+    if case == "anonymous":
+        kwargs["token"] = None
+    elif case == "bad token":
+        kwargs["token"] = token[:-4] + "AAAA"
+    elif case == "bad body":
+        kwargs["body"] = {"text": ""}
+    else:  # the browser's cookie, sent by a form on another site
+        kwargs.update(token=None, cookies=[f"roost_access={token}", "theme=dark"],
+                      headers={"origin": "https://evil.example", "sec-fetch-site": "cross-site"})
+    out = handle_http(rt, rt.function("notes.create_note"),
+                      http_event("POST", "/notes", route="/notes", **kwargs))
+    assert out["statusCode"] == status
+    assert out["headers"]["content-type"] == "application/problem+json"
+    problem = json.loads(out["body"])
+    assert problem["status"] == status
+    assert problem["code"] == code
+    if case == "bad body":
+        assert problem["errors"][0]["loc"] == ["body", "text"]
+    assert rt.resources.tables.table(NOTES.name).scan().items == []
+
+
+def test_the_access_cookie_signs_in_too(rt):
+    out = handle_http(rt, rt.function("notes.create_note"), http_event(
+        "POST", "/notes", route="/notes", body={"text": "by cookie"},
+        cookies=[f"roost_access={sign_in(rt, 'ann@example.com')}"]))
+    assert out["statusCode"] == 201
+
+
+def test_roles_and_not_found(rt):
+    delete = rt.function("notes.delete_note")
+    event = http_event("DELETE", "/notes/n1", route="/notes/{note_id}",
+                       path_params={"note_id": "n1"}, token=sign_in(rt, "bob@example.com"))
+    out = handle_http(rt, delete, event)
+    assert (out["statusCode"], json.loads(out["body"])["code"]) == (403, "missing_role")
+    editor = sign_in(rt, "eve@example.com", Grant("notes", "editor"))
+    out = handle_http(rt, delete, {**event, "headers": {**event["headers"],
+                                                        "authorization": f"Bearer {editor}"}})
+    assert out["statusCode"] == 204 and "body" not in out
+    read = rt.function("notes.read_note")
+    out = handle_http(rt, read, http_event("GET", "/notes/nope", route="/notes/{note_id}",
+                                           path_params={"note_id": "nope"}))
+    assert (out["statusCode"], json.loads(out["body"])["code"]) == (404, "note_not_found")
+
+
+def _ses_raw(to: str) -> list[bytes]:
+    data = httpx.get(f"{endpoint()}/moto-api/data.json", timeout=10).json()
+    return [m["raw_data"].encode() for m in data.get("ses", {}).get("RawMessage", [])
+            if to in m.get("destinations", [])]
+
+
+def _stream_event(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The outbox table's DynamoDB stream (NEW_IMAGE) as Lambda receives it."""
+    return {"Records": [{
+        "eventID": f"ev{i}", "eventName": "INSERT", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "eu-central-1",
+        "dynamodb": {"Keys": to_item({"pk": it["pk"], "sk": it["sk"]}),
+                     "NewImage": to_item(it), "SequenceNumber": str(100 + i),
+                     "SizeBytes": 200, "StreamViewType": "NEW_IMAGE"},
+        "eventSourceARN": "arn:aws:dynamodb:eu-central-1:123456789012:table/x/stream/2026"}
+        for i, it in enumerate(items)]}
+
+
+def _sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1767603600000"},
+        "messageAttributes": {}, "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:q", "awsRegion": "eu-central-1",
+    } for m in messages]}
+
+
+def test_route_to_stream_to_queue_to_handler_to_ses(rt):
+    """POST a note -> the item and its event are in DynamoDB -> the stream record is dispatched
+    to the handler's queue -> the handler runs from SQS -> the mail is in moto's SES record."""
+    to = f"readers-{uuid.uuid4().hex[:8]}@example.com"
+    out = handle_http(rt, rt.function("notes.create_note"), http_event(
+        "POST", "/notes", route="/notes", body={"text": "Lunch at noon", "notify": to},
+        token=sign_in(rt, "ann@example.com")))
+    assert out["statusCode"] == 201
+    outbox = rt.resources.tables.table(OUTBOX.name)
+    pending = [e for e in outbox.query("pending").items if e["type"].startswith("notes.")]
+    assert [e["type"] for e in pending] == ["notes.created"]
+
+    assert handle_outbox(rt, _stream_event(pending)) == {"batchItemFailures": []}
+    assert [e for e in outbox.query("pending").items if e["type"].startswith("notes.")] == []
+    queue = rt.queue_urls["notes.mail_readers"]
+    messages = client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                             WaitTimeSeconds=0)["Messages"]
+    assert len(messages) == 1
+
+    handler = rt.function("notes.mail_readers")
+    assert handle_sqs(rt, handler, _sqs_event(messages)) == {"batchItemFailures": []}
+    [raw] = _ses_raw(to)
+    mail = BytesParser(policy=policy.default).parsebytes(raw)
+    assert mail["Subject"] == "A new note"
+    assert mail.get_body(("plain",)).get_content().strip() == "Lunch at noon"
+    assert handle_sqs(rt, handler, _sqs_event(messages)) == {"batchItemFailures": []}
+    assert len(_ses_raw(to)) == 1, "a redelivered event mails once (idempotency key)"
+
+
+def test_one_failing_record_fails_alone(rt):
+    handler = rt.function("notes.mail_readers")
+    rt.resources.tables.table(NOTES.name).put({"pk": "n1", "id": "n1", "text": "t", "by": "u"})
+    good = {"type": "notes.created", "data": {"id": "n1", "to": "ok@example.com"},
+            "id": "01JGZ0000000000000000000A1", "at": "2026-01-05T09:00:00+00:00", "actor": "u"}
+    bad = {**good, "data": {"id": "gone", "to": "x@example.com"},
+           "id": "01JGZ0000000000000000000A2"}
+    event = _sqs_event([{"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": json.dumps(b),
+                         "MD5OfBody": "x"} for i, b in enumerate([good, bad])])
+    assert handle_sqs(rt, handler, event) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
