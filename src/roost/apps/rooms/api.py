@@ -21,6 +21,7 @@ from .models import (
     BookingIn,
     BookingList,
     BookingPatch,
+    Decision,
     FreeQuery,
     Room,
     RoomIn,
@@ -38,6 +39,7 @@ from .store import BOOKINGS, DAYS, ROOMS
 ADMINS = "rooms:admin"
 CREATED, UPDATED, CANCELLED = ("rooms.booking_created", "rooms.booking_updated",
                                "rooms.booking_cancelled")
+ACCEPTED, REJECTED = "rooms.booking_accepted", "rooms.booking_rejected"
 CREATING = Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS], publishes=[CREATED])
 CHANGING = Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS], publishes=[UPDATED])
 CANCELLING = Uses(writes=[BOOKINGS, DAYS], publishes=[CANCELLED])
@@ -72,7 +74,7 @@ def snapshot(item: Item, room: Item | None = None) -> dict[str, Any]:
     where = f"{room['name']}, {room['site']}" + (f", floor {room['floor']}"
                                                  if room and room.get("floor") else "") \
         if room else item.get("location", item["room_name"])
-    return {**{k: v for k, v in item.items() if k not in ("release_due",)}, "location": where}
+    return {**{k: v for k, v in item.items() if k not in TRANSIENT}, "location": where}
 
 
 def slug(name: str) -> str:
@@ -95,6 +97,24 @@ def _slot(room: Item, start: datetime, end: datetime, now: datetime
     return s, e
 
 
+TRANSIENT = ("release_due", "release_at", "pending", "pending_at")
+"""Index keys a booking carries only while it waits for check-in or for approval."""
+
+
+def _state_fields(room: Item, start: datetime, status: str, checked_in: bool
+                  ) -> dict[str, Any]:
+    """The transient index keys for a booking in `status`."""
+    if status == "pending":
+        return {"pending": store.PENDING, "pending_at": f"{room['id']}|{rules.stamp(start)}"}
+    if status == "booked" and not checked_in:
+        return _release_fields(room, start)
+    return {}
+
+
+def _without_state(item: Item) -> Item:
+    return {k: v for k, v in item.items() if k not in TRANSIENT}
+
+
 def _release_fields(room: Item, start: datetime) -> dict[str, Any]:
     grace = room.get("grace_minutes")
     if grace is None:
@@ -106,13 +126,14 @@ def _release_fields(room: Item, start: datetime) -> dict[str, Any]:
 def _new_item(ctx: Ctx, room: Item, start: datetime, end: datetime, body: BookingIn,
               series: str | None = None) -> Item:
     user = ctx.user
+    status = "pending" if room.get("requires_approval") else "booked"
     item: Item = {
         "code": store.new_code(), "room_id": room["id"], "room_name": room["name"],
         "tz": room["tz"], "start": rules.stamp(start), "end": rules.stamp(end),
         "title": body.title, "organiser": user.user_id, "organiser_email": user.email,
-        "attendees": [str(a).lower() for a in body.attendees], "status": "booked",
+        "attendees": [str(a).lower() for a in body.attendees], "status": status,
         "sequence": 0, "created_at": rules.stamp(ctx.now()), "checked_in": False,
-        **_release_fields(room, start), **({"series": series} if series else {}),
+        **_state_fields(room, start, status, False), **({"series": series} if series else {}),
     }
     item["location"] = snapshot(item, room)["location"]
     return item
@@ -139,7 +160,7 @@ def create(ctx: Ctx, body: BookingIn) -> Item:
 def _open_booking(ctx: Ctx, code: str) -> Item:
     item = store.booking(ctx.tables, code)
     rules.may_change(item["organiser"], ctx.user.user_id, is_admin=is_admin(ctx))
-    if item["status"] != "booked":
+    if item["status"] not in ("booked", "pending"):
         raise Conflict(f"this booking is {item['status']}", code=f"booking_{item['status']}")
     if rules.unstamp(item["end"]) <= ctx.now():
         raise Conflict("this booking is over", code="booking_over")
@@ -156,16 +177,18 @@ def change(ctx: Ctx, code: str, patch: BookingPatch) -> Item:
         old["room_id"], old["start"], old["end"])
     if moved:
         start, end = _slot(room, start, end, ctx.now())
-    new: Item = {k: v for k, v in old.items() if k not in ("release_due", "release_at")}
+    new = _without_state(old)
+    status = old["status"]
+    if room["id"] != old["room_id"]:
+        status = "pending" if room.get("requires_approval") else "booked"
     new.update(room_id=room["id"], room_name=room["name"], tz=room["tz"],
-               start=rules.stamp(start), end=rules.stamp(end),
+               start=rules.stamp(start), end=rules.stamp(end), status=status,
                sequence=old["sequence"] + 1)
     if patch.title is not None:
         new["title"] = patch.title
     if patch.attendees is not None:
         new["attendees"] = [str(a).lower() for a in patch.attendees]
-    if not new["checked_in"]:
-        new.update(_release_fields(room, start))
+    new.update(_state_fields(room, start, status, new["checked_in"]))
     new["location"] = snapshot(new, room)["location"]
     old_day = rules.local_day(rules.unstamp(old["start"]), Hours(tz=old["tz"]))
     day = rules.local_day(start, Hours.of(room))
@@ -176,13 +199,14 @@ def change(ctx: Ctx, code: str, patch: BookingPatch) -> Item:
     return new
 
 
-def _cancel(ctx: Ctx, old: Item) -> Item:
-    new = {k: v for k, v in old.items() if k not in ("release_due", "release_at")}
-    new.update(status="cancelled", sequence=old["sequence"] + 1)
+def _cancel(ctx: Ctx, old: Item, status: str = "cancelled", event: str = CANCELLED,
+            **extra: Any) -> Item:
+    new = _without_state(old)
+    new.update(status=status, sequence=old["sequence"] + 1, **extra)
     old_day = rules.local_day(rules.unstamp(old["start"]), Hours(tz=old["tz"]))
     store.write_slots(ctx.tables, code=old["code"], leave=(old["room_id"], old_day), take=None,
                       ops=[store.replace_booking_op(new, old["sequence"]),
-                           ctx.publish(CANCELLED, snapshot(new))])
+                           ctx.publish(event, snapshot(new))])
     return new
 
 
@@ -259,7 +283,7 @@ def cancel_series(ctx: Ctx, *, series: str) -> BookingList:
     rules.may_change(items[0]["organiser"], ctx.user.user_id, is_admin=is_admin(ctx))
     now = ctx.now()
     done = [_cancel(ctx, b) for b in items
-            if b["status"] == "booked" and rules.unstamp(b["end"]) > now]
+            if b["status"] in ("booked", "pending") and rules.unstamp(b["end"]) > now]
     return BookingList(bookings=[booking_out(b) for b in done])
 
 
@@ -316,6 +340,63 @@ def check_in(ctx: Ctx, *, code: str) -> Booking:
                            "grace time ends", code="check_in_closed")
         store.mark_checked_in(ctx.tables, item["code"])
     return booking_out(store.booking(ctx.tables, code))
+
+
+# --------------------------------------------------------------------------- approvals
+
+
+def is_manager(ctx: Ctx, room_id: str) -> bool:
+    """Rooms admins manage every room; `rooms:manager` for a room id (or "*") manages it."""
+    return is_admin(ctx) or ctx.user.has("rooms", "manager", room_id)
+
+
+def _pending(ctx: Ctx, code: str) -> Item:
+    item = store.booking(ctx.tables, code)
+    if not is_manager(ctx, item["room_id"]):
+        raise Forbidden("only this room's managers decide on its bookings",
+                        code="not_room_manager")
+    if item["status"] != "pending":
+        raise Conflict(f"this booking is {item['status']}, not waiting for a decision",
+                       code="not_pending")
+    return item
+
+
+def accept(ctx: Ctx, code: str, reason: str = "") -> Item:
+    old = _pending(ctx, code)
+    room = store.room(ctx.tables, old["room_id"])
+    new = _without_state(old)
+    new.update(status="booked", sequence=old["sequence"] + 1, decided_by=ctx.user.email,
+               reason=reason, **_state_fields(room, rules.unstamp(old["start"]), "booked",
+                                              old["checked_in"]))
+    ctx.tables.transact([store.replace_booking_op(new, old["sequence"]),
+                         ctx.publish(ACCEPTED, snapshot(new))])
+    return new
+
+
+def reject(ctx: Ctx, code: str, reason: str = "") -> Item:
+    return _cancel(ctx, _pending(ctx, code), status="rejected", event=REJECTED,
+                   decided_by=ctx.user.email, reason=reason)
+
+
+@app.route("GET", "/rooms/pending", roles=[USER], uses=Uses(reads=[BOOKINGS]))
+def pending(ctx: Ctx) -> BookingList:
+    """Bookings waiting for a decision in the rooms you manage, by room and start."""
+    items = [b for b in store.pending_bookings(ctx.tables) if is_manager(ctx, b["room_id"])]
+    return BookingList(bookings=[booking_out(b) for b in items])
+
+
+@app.route("POST", "/rooms/bookings/{code}/accept", roles=[USER],
+           uses=Uses(reads=[ROOMS], writes=[BOOKINGS], publishes=[ACCEPTED]))
+def accept_booking(ctx: Ctx, body: Decision, *, code: str) -> Booking:
+    """Accept a pending booking (its room's managers); the organiser and attendees are told."""
+    return booking_out(accept(ctx, code, body.reason))
+
+
+@app.route("POST", "/rooms/bookings/{code}/reject", roles=[USER],
+           uses=Uses(writes=[BOOKINGS, DAYS], publishes=[REJECTED]))
+def reject_booking(ctx: Ctx, body: Decision, *, code: str) -> Booking:
+    """Reject a pending booking (its room's managers): the slot is free again; they are told."""
+    return booking_out(reject(ctx, code, body.reason))
 
 
 # --------------------------------------------------------------------------- vacancy

@@ -12,7 +12,7 @@ from roost.cloud.functions import Ctx, Uses
 from roost.cloud.mail import Attachment, Message
 
 from . import app, ical, rules, store
-from .api import CANCELLED, CREATED, UPDATED
+from .api import ACCEPTED, CANCELLED, CREATED, REJECTED, UPDATED
 from .rules import Hours
 from .store import BOOKINGS, DAYS
 
@@ -45,8 +45,33 @@ def _send(ctx: Ctx, event: Event, *, subject: str, lead: str, method: ical.Metho
 def mail_booked(ctx: Ctx, event: Event) -> None:
     """Tell the organiser and attendees, with the invitation."""
     b = event.data
+    if b["status"] == "pending":
+        _send(ctx, event, subject=f"Requested: {b['title']} in {b['room_name']}",
+              lead="The room is held for you; its managers confirm the booking.",
+              method="REQUEST")
+        return
     _send(ctx, event, subject=f"Booked: {b['title']} in {b['room_name']}",
           lead="A meeting room is booked for you.", method="REQUEST")
+
+
+@app.handler(ACCEPTED, uses=MAILING)
+def mail_accepted(ctx: Ctx, event: Event) -> None:
+    """Tell everyone the room's manager confirmed the booking."""
+    b = event.data
+    _send(ctx, event, subject=f"Confirmed: {b['title']} in {b['room_name']}",
+          lead="The room's manager confirmed this booking." + _reason(b), method="REQUEST")
+
+
+@app.handler(REJECTED, uses=MAILING)
+def mail_rejected(ctx: Ctx, event: Event) -> None:
+    """Tell everyone the room's manager turned the booking down."""
+    b = event.data
+    _send(ctx, event, subject=f"Rejected: {b['title']} in {b['room_name']}",
+          lead="The room's manager turned this booking down." + _reason(b), method="CANCEL")
+
+
+def _reason(b: Mapping[str, Any]) -> str:
+    return f" Reason: {b['reason']}" if b.get("reason") else ""
 
 
 @app.handler(UPDATED, uses=MAILING)

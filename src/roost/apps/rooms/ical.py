@@ -30,7 +30,8 @@ def _event(b: Mapping[str, Any], now: datetime, *, cancelled: bool) -> VEvent:
     ev.add("dtend", unstamp(b["end"]))
     ev.add("summary", b["title"])
     ev.add("location", b.get("location") or b["room_name"])
-    ev.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    ev.add("status", "CANCELLED" if cancelled else
+           "TENTATIVE" if b.get("status") == "pending" else "CONFIRMED")
     organizer = vCalAddress(f"mailto:{b['organiser_email']}")
     ev.add("organizer", organizer)
     for email in b["attendees"]:
@@ -57,5 +58,5 @@ def feed(bookings: list[Mapping[str, Any]], now: datetime, name: str) -> bytes:
     cal.add("version", "2.0")
     cal.add("x-wr-calname", name)
     for b in bookings:
-        cal.add_component(_event(b, now, cancelled=b["status"] != "booked"))
+        cal.add_component(_event(b, now, cancelled=b["status"] not in ("booked", "pending")))
     return cal.to_ical()

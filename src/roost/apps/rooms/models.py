@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, mo
 
 ROOM_ID = r"^[a-z0-9][a-z0-9-]{0,39}$"
 _TAG = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,29}$")
-Status = Literal["booked", "cancelled", "released"]
+Status = Literal["pending", "booked", "cancelled", "released", "rejected"]
 
 
 def _tags(values: list[str]) -> list[str]:
@@ -49,6 +49,8 @@ class RoomIn(BaseModel):
     grace_minutes: int | None = Field(15, ge=1, le=240, description="a booking nobody checks "
                                       "into this long after its start is released; null: never")
     active: bool = True
+    requires_approval: bool = Field(False, description="bookings start pending until a room "
+                                    "manager (rooms:manager for this room) accepts them")
 
     @field_validator("tz")
     @classmethod
@@ -124,6 +126,11 @@ class SeriesIn(BookingIn):
     on_conflict: Literal["refuse", "skip"] = Field(
         "refuse", description="refuse: book nothing if any occurrence conflicts (the answer "
         "lists them); skip: book the free ones")
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field("", max_length=500)
 
 
 class BookingPatch(BaseModel):

@@ -191,14 +191,15 @@ def mine(ctx: Ctx) -> dict[str, Any]:
     now = ctx.now()
     items = store.bookings_of(ctx.tables, ctx.user.user_id, now - timedelta(days=1))
     return {"title": "My bookings", "bookings": [
-        _view(b) for b in items if rules.unstamp(b["end"]) > now and b["status"] == "booked"]}
+        _view(b) for b in items if rules.unstamp(b["end"]) > now
+        and b["status"] in ("booked", "pending")]}
 
 
 def _detail(ctx: Ctx, code: str, **extra: Any) -> dict[str, Any]:
     b = store.booking(ctx.tables, code)
     may = b["organiser"] == ctx.user.user_id or api.is_admin(ctx)
-    return {"title": b["title"], "b": _view(b), "may_change": may and b["status"] == "booked"
-            and rules.unstamp(b["end"]) > ctx.now(),
+    open_ = b["status"] in ("booked", "pending") and rules.unstamp(b["end"]) > ctx.now()
+    return {"title": b["title"], "b": _view(b), "may_change": may and open_,
             "attendees_text": ", ".join(b["attendees"]), **extra}
 
 

@@ -5,8 +5,10 @@ Key design (works the same on DynamoDB):
 - `rooms_rooms`     pk "room", sk room id. One partition: a building's rooms are hundreds, not
                     millions, and vacancy needs them all.
 - `rooms_bookings`  pk booking code. Index `by_organiser` (organiser, start) for "my bookings";
-                    sparse index `by_release` ("due", release_at) holds only bookings nobody
-                    checked into yet, so the auto-release job reads exactly those.
+                    `by_series` (series, start) for recurring bookings; two sparse indexes hold
+                    only the items that carry their key: `by_release` ("due", release_at) the
+                    bookings nobody checked into yet, for the auto-release job, and
+                    `by_pending` ("pending", room|start) those waiting for a room manager.
 - `rooms_days`      pk room id, sk local day: the room-day's busy spans and a `version`. Every
                     booking write rewrites its room-day in the same transaction, conditioned on
                     the version it read — two writers for one room-day cannot both commit, so
@@ -45,6 +47,7 @@ BOOKINGS = TableSpec("rooms_bookings", pk="code", sk=None, audit=True, indexes=(
     IndexSpec("by_organiser", pk="organiser", sk="start"),
     IndexSpec("by_release", pk="release_due", sk="release_at"),
     IndexSpec("by_series", pk="series", sk="start"),
+    IndexSpec("by_pending", pk="pending", sk="pending_at"),
 ))
 DAYS = TableSpec("rooms_days", pk="room", sk="day", indexes=(
     IndexSpec("by_day", pk="day", sk="room"),
@@ -218,6 +221,14 @@ def release_op(item: Item, sequence: int) -> Put:
 def bookings_of(tables: Tables, organiser: str, since: datetime) -> list[Item]:
     return list(_all(tables.table(BOOKINGS.name), organiser, index="by_organiser",
                      sort=SortKey.ge(rules.stamp(since))))
+
+
+PENDING = "pending"
+
+
+def pending_bookings(tables: Tables) -> list[Item]:
+    """Bookings waiting for a room manager, by room then start (a sparse index)."""
+    return list(_all(tables.table(BOOKINGS.name), PENDING, index="by_pending"))
 
 
 def bookings_in_series(tables: Tables, series: str) -> list[Item]:
