@@ -179,6 +179,39 @@ class SeriesOut(BaseModel):
     skipped: list[Skipped]
 
 
+class BlockingIn(BaseModel):
+    """Rooms closed over whole days (room-local), e.g. holidays or works."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    rooms: list[str] = Field(min_length=1, max_length=500, description='room ids, or ["*"]')
+    first_day: date
+    last_day: date
+    reason: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _days(self) -> BlockingIn:
+        if self.last_day < self.first_day:
+            raise ValueError("the last day comes on or after the first")
+        if (self.last_day - self.first_day).days >= 92:
+            raise ValueError("a blocking lasts at most 92 days; add another for more")
+        return self
+
+
+class Blocking(BaseModel):
+    id: str
+    rooms: list[str]
+    first_day: date
+    last_day: date
+    reason: str
+    created_by: str
+    collisions: list[Booking] = Field(default_factory=list,
+                                      description="bookings inside the blocked time")
+
+
+class BlockingList(BaseModel):
+    blockings: list[Blocking]
+
+
 class RoomSummary(BaseModel):
     """A room as vacancy lists it; `GET /rooms/rooms` has the whole description."""
 

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from roost.cloud.errors import Conflict, Forbidden, Invalid
 
 DEFAULT_GRACE = timedelta(minutes=15)
+BLOCK_PREFIX = "BLOCK-"
+"""Busy spans whose code starts so are blockings (rooms closed), not bookings."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ def overlapping(busy: Iterable[Span], start: datetime, end: datetime,
 def check_free(busy: Iterable[Span], start: datetime, end: datetime,
                ignore: str | None = None) -> None:
     clash = overlapping(busy, start, end, ignore)
+    blocked = [s for s in clash if s.code.startswith(BLOCK_PREFIX)]
+    if blocked:
+        raise Conflict("the room is closed at that time", code="room_blocked")
     if clash:
         raise Conflict("the room is already booked at that time", code="slot_taken",
                        conflicts=[{"start": stamp(s.start), "end": stamp(s.end)} for s in clash])

@@ -52,7 +52,8 @@ BOOKINGS = TableSpec("rooms_bookings", pk="code", sk=None, audit=True, indexes=(
 DAYS = TableSpec("rooms_days", pk="room", sk="day", indexes=(
     IndexSpec("by_day", pk="day", sk="room"),
 ))
-TABLES = [ROOMS, BOOKINGS, DAYS]
+BLOCKINGS = TableSpec("rooms_blockings", pk="pk", sk="id", audit=True)
+TABLES = [ROOMS, BOOKINGS, DAYS, BLOCKINGS]
 
 ROOM_PARTITION = "room"
 CATALOG = {"pk": "catalog", "id": "version"}
@@ -160,10 +161,11 @@ class Slot:
 
 
 def write_slots(tables: Tables, *, code: str, leave: tuple[str, date] | None,
-                take: Slot | None, ops: Sequence[Op]) -> None:
+                take: Slot | None, ops: Sequence[Op], force: bool = False) -> list[Span]:
     """Take `take` for booking `code` and/or leave its old room-day, with `ops` (the booking and
     its event), in one transaction conditioned on each room-day's version. Another writer of the
-    same room-day in between makes it fail; then re-read and decide again."""
+    same room-day in between makes it fail; then re-read and decide again. `force` (blockings)
+    takes the slot over whatever is there; the spans in the way are returned."""
     table = tables.table(DAYS.name)
     keys: list[tuple[str, date]] = []
     for k in (leave, (take.room_id, take.day) if take else None):
@@ -171,12 +173,15 @@ def write_slots(tables: Tables, *, code: str, leave: tuple[str, date] | None,
             keys.append(k)
     for _ in range(ATTEMPTS):
         day_ops: list[Op] = []
+        clash: list[Span] = []
         for room_id, day in keys:
             key = {"room": room_id, "day": day.isoformat()}
             item = table.get(key)
             busy = [s for s in spans(item) if s.code != code]
             if take and (take.room_id, take.day) == (room_id, day):
-                rules.check_free(busy, take.span.start, take.span.end)
+                clash = rules.overlapping(busy, take.span.start, take.span.end)
+                if not force:
+                    rules.check_free(busy, take.span.start, take.span.end)
                 busy.append(take.span)
             busy.sort(key=lambda s: s.start)
             cond = attr("version").eq(item["version"]) if item else attr("room").not_exists()
@@ -184,13 +189,34 @@ def write_slots(tables: Tables, *, code: str, leave: tuple[str, date] | None,
                                   set={"busy": [busy_entry(s) for s in busy]}))
         try:
             tables.transact([*day_ops, *ops])
-            return
+            return clash
         except TransactionCanceled as exc:
             if any(i < len(day_ops) for i in exc.failed):
                 continue  # a room-day changed under us: decide again on fresh data
             raise Conflict("the booking changed meanwhile; reload it and try again",
                            code="booking_changed") from exc
     raise Conflict("the room is in high demand right now; try again", code="try_again")
+
+
+# --------------------------------------------------------------------------- blockings
+
+def blocking(tables: Tables, blocking_id: str) -> Item:
+    item = tables.table(BLOCKINGS.name).get({"pk": "blocking", "id": blocking_id})
+    if item is None:
+        raise NotFound(f"there is no blocking {blocking_id!r}", code="blocking_not_found")
+    return item
+
+
+def all_blockings(tables: Tables) -> list[Item]:
+    return list(_all(tables.table(BLOCKINGS.name), "blocking"))
+
+
+def put_blocking(tables: Tables, item: Item) -> None:
+    tables.table(BLOCKINGS.name).put({**item, "pk": "blocking"})
+
+
+def delete_blocking(tables: Tables, blocking_id: str) -> None:
+    tables.table(BLOCKINGS.name).delete({"pk": "blocking", "id": blocking_id})
 
 
 # --------------------------------------------------------------------------- bookings
