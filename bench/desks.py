@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-" + "x" * 40
 ADMIN = "bench-admin@example.com"
 CLIENTS = 32
+ROUNDS = 2  # interleaved: a noisy neighbour hurts every endpoint alike; best round counts
 
 
 def pct(samples: list[float], p: int) -> float:
@@ -71,7 +72,8 @@ def prepare(data_dir: Path) -> str:
     rt = bootstrap(Settings(data_dir=data_dir, secret=SECRET, run_worker=False,
                             log_level="warning"), apps=[desks_app, app])
     try:
-        for office_id, quota in (("big", 1_000_000), ("last10", 10)):
+        for office_id, quota in (("big", 1_000_000), *((f"last10-{r}", 10)
+                                                        for r in range(ROUNDS))):
             store.create_office(rt.tables, {"id": office_id, "name": office_id, "tz": "UTC",
                                             "desk_quota": quota, "parking_quota": 0,
                                             "floors": []})
@@ -124,31 +126,31 @@ def main() -> None:
             return [{"office_id": office, "day": day, "email": f"{tag}{i}@example.com"}
                     for i in range(k)]
 
-        rows = []
+        runs: dict[str, list[tuple[float, list[float], Counter]]] = {
+            "bare": [], "hot": [], "full": []}
         with serve_roost(data, env) as base_url:
             asyncio.run(round_(base_url, token, "/bench/desks/constant", bodies("big", "w")))
-            bare = asyncio.run(round_(base_url, token, "/bench/desks/constant",
-                                      bodies("big", "a")))
-            hot = asyncio.run(round_(base_url, token, "/desks/bookings", bodies("big", "h")))
-            full = asyncio.run(round_(base_url, token, "/desks/bookings",
-                                      bodies("last10", "f", 1000)))
-            bare2 = asyncio.run(round_(base_url, token, "/bench/desks/constant",
-                                       bodies("big", "b")))
-        base_rate = max(bare[0], bare2[0])
-        base_lat = bare[1] + bare2[1]
-        rows.append(("POST /bench/desks/constant (bare)", base_rate, base_lat, 1.0,
-                     bare[2] + bare2[2]))
-        rows.append(("POST /desks/bookings, one office-day", hot[0], hot[1], hot[0] / base_rate,
-                     hot[2]))
-        rows.append(("POST /desks/bookings, 1000 for last 10", full[0], full[1],
-                     full[0] / base_rate, full[2]))
+            for r in range(ROUNDS):
+                runs["bare"].append(asyncio.run(round_(
+                    base_url, token, "/bench/desks/constant", bodies("big", f"a{r}-"))))
+                runs["hot"].append(asyncio.run(round_(
+                    base_url, token, "/desks/bookings", bodies("big", f"h{r}-"))))
+                runs["full"].append(asyncio.run(round_(
+                    base_url, token, "/desks/bookings", bodies(f"last10-{r}", f"f{r}-", 1000))))
+        best = {k: max(v, key=lambda x: x[0]) for k, v in runs.items()}
+        base_rate = best["bare"][0]
+        rows = [(name, best[k][0], best[k][1], best[k][0] / base_rate, best[k][2])
+                for k, name in (("bare", "POST /bench/desks/constant (bare)"),
+                                ("hot", "POST /desks/bookings, one office-day"),
+                                ("full", "POST /desks/bookings, 1000 for last 10"))]
+        wins = [run[2][201] for run in runs["full"]]
     print(f"\nbooking throughput under contention, {CLIENTS} concurrent clients, real server")
     print(f"{'endpoint':40} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}  statuses")
     for name, rate, lat, ratio, codes in rows:
         print(f"{name:40} {rate:7.0f} {pct(lat, 50):7.1f} {pct(lat, 99):7.1f} {ratio:6.2f}  "
               f"{dict(sorted(codes.items()))}")
-    if full[2][201] != 10:
-        raise SystemExit(f"expected exactly 10 bookings of the last 10 desks, got {full[2]}")
+    if wins != [10] * ROUNDS:
+        raise SystemExit(f"expected exactly 10 bookings of the last 10 desks, got {wins}")
 
 
 if __name__ == "__main__":
