@@ -23,6 +23,7 @@ from .models import (
     BookingPatch,
     Decision,
     FreeQuery,
+    Policy,
     Room,
     RoomIn,
     RoomList,
@@ -34,15 +35,15 @@ from .models import (
     VacancyQuery,
 )
 from .rules import Hours, Span
-from .store import BOOKINGS, DAYS, ROOMS
+from .store import BOOKINGS, DAYS, QUOTAS, ROOMS
 
 ADMINS = "rooms:admin"
 CREATED, UPDATED, CANCELLED = ("rooms.booking_created", "rooms.booking_updated",
                                "rooms.booking_cancelled")
 ACCEPTED, REJECTED = "rooms.booking_accepted", "rooms.booking_rejected"
-CREATING = Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS], publishes=[CREATED])
-CHANGING = Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS], publishes=[UPDATED])
-CANCELLING = Uses(writes=[BOOKINGS, DAYS], publishes=[CANCELLED])
+CREATING = Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS, QUOTAS], publishes=[CREATED])
+CHANGING = Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS, QUOTAS], publishes=[UPDATED])
+CANCELLING = Uses(writes=[BOOKINGS, DAYS, QUOTAS], publishes=[CANCELLED])
 READING = Uses(reads=[ROOMS, DAYS])
 
 
@@ -139,13 +140,31 @@ def _new_item(ctx: Ctx, room: Item, start: datetime, end: datetime, body: Bookin
     return item
 
 
+def weekly_limit(ctx: Ctx) -> int | None:
+    limit = store.policy(ctx.tables).get("weekly_limit")
+    return int(limit) if limit is not None else None
+
+
+def _over_limit(limit: int | None) -> Conflict:
+    return Conflict(f"you hold {limit} bookings that week already, the most one person may",
+                    code="weekly_limit")
+
+
+def _week(item: Item) -> str:
+    return rules.week_of(rules.unstamp(item["start"]), Hours(tz=item["tz"]))
+
+
 def _take(ctx: Ctx, room: Item, item: Item) -> None:
-    """Write a new booking and take its slot, race-free, with its event."""
+    """Write a new booking and take its slot, race-free, with its event and the organiser's
+    weekly count (checked against the limit in the same transaction)."""
     start, end = rules.unstamp(item["start"]), rules.unstamp(item["end"])
     day = rules.local_day(start, Hours.of(room))
+    limit = weekly_limit(ctx)
     store.write_slots(ctx.tables, code=item["code"], leave=None,
                       take=store.Slot(room["id"], day, Span(start, end, item["code"])),
-                      ops=[store.new_booking_op(item), ctx.publish(CREATED, snapshot(item))])
+                      ops=[store.new_booking_op(item), ctx.publish(CREATED, snapshot(item)),
+                           store.count_op(item["organiser"], _week(item), 1, limit)],
+                      explain={2: _over_limit(limit)})
 
 
 def create(ctx: Ctx, body: BookingIn) -> Item:
@@ -192,10 +211,15 @@ def change(ctx: Ctx, code: str, patch: BookingPatch) -> Item:
     new["location"] = snapshot(new, room)["location"]
     old_day = rules.local_day(rules.unstamp(old["start"]), Hours(tz=old["tz"]))
     day = rules.local_day(start, Hours.of(room))
+    ops = [store.replace_booking_op(new, old["sequence"]), ctx.publish(UPDATED, snapshot(new))]
+    limit = None
+    if _week(old) != _week(new):
+        limit = weekly_limit(ctx)
+        ops += [store.count_op(old["organiser"], _week(new), 1, limit),
+                store.count_op(old["organiser"], _week(old), -1, None)]
     store.write_slots(ctx.tables, code=old["code"], leave=(old["room_id"], old_day),
                       take=store.Slot(room["id"], day, Span(start, end, old["code"])),
-                      ops=[store.replace_booking_op(new, old["sequence"]),
-                           ctx.publish(UPDATED, snapshot(new))])
+                      ops=ops, explain={2: _over_limit(limit)})
     return new
 
 
@@ -206,7 +230,8 @@ def _cancel(ctx: Ctx, old: Item, status: str = "cancelled", event: str = CANCELL
     old_day = rules.local_day(rules.unstamp(old["start"]), Hours(tz=old["tz"]))
     store.write_slots(ctx.tables, code=old["code"], leave=(old["room_id"], old_day), take=None,
                       ops=[store.replace_booking_op(new, old["sequence"]),
-                           ctx.publish(event, snapshot(new))])
+                           ctx.publish(event, snapshot(new)),
+                           store.count_op(old["organiser"], _week(old), -1, None)])
     return new
 
 
@@ -264,7 +289,8 @@ def create_series(ctx: Ctx, body: SeriesIn) -> tuple[str, list[Item], list[dict[
 
 
 @app.route("POST", "/rooms/series", roles=[USER], status=201,
-           uses=Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS], publishes=[CREATED, CANCELLED]))
+           uses=Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS, QUOTAS],
+                     publishes=[CREATED, CANCELLED]))
 def create_booking_series(ctx: Ctx, body: SeriesIn) -> SeriesOut:
     """Book a recurring meeting. 409 `series_conflicts` lists the occurrences that cannot be
     booked; send again with `on_conflict: "skip"` to book the free ones."""
@@ -393,10 +419,26 @@ def accept_booking(ctx: Ctx, body: Decision, *, code: str) -> Booking:
 
 
 @app.route("POST", "/rooms/bookings/{code}/reject", roles=[USER],
-           uses=Uses(writes=[BOOKINGS, DAYS], publishes=[REJECTED]))
+           uses=Uses(writes=[BOOKINGS, DAYS, QUOTAS], publishes=[REJECTED]))
 def reject_booking(ctx: Ctx, body: Decision, *, code: str) -> Booking:
     """Reject a pending booking (its room's managers): the slot is free again; they are told."""
     return booking_out(reject(ctx, code, body.reason))
+
+
+# --------------------------------------------------------------------------- policy
+
+
+@app.route("GET", "/rooms/policy", roles=[USER], uses=Uses(reads=[ROOMS]))
+def get_policy(ctx: Ctx) -> Policy:
+    """The rules that hold across rooms: the per-person weekly limit."""
+    return Policy(weekly_limit=weekly_limit(ctx))
+
+
+@app.route("PUT", "/rooms/policy", roles=[ADMINS], uses=Uses(writes=[ROOMS]))
+def set_policy(ctx: Ctx, body: Policy) -> Policy:
+    """Set the per-person weekly limit (null: none). Bookings already made stay."""
+    store.put_policy(ctx.tables, {"weekly_limit": body.weekly_limit})
+    return body
 
 
 # --------------------------------------------------------------------------- vacancy

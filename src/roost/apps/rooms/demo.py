@@ -64,4 +64,6 @@ def demo_data(ctx: Ctx) -> None:
             store.write_slots(ctx.tables, code=code, leave=None,
                               take=store.Slot(r.id or "", rules.local_day(start, Hours(tz=r.tz)),
                                               Span(start, end, code)),
-                              ops=[store.new_booking_op(item)])
+                              ops=[store.new_booking_op(item), store.count_op(
+                                  DEMO_ORGANISER[0], rules.week_of(start, Hours(tz=r.tz)), 1,
+                                  None)])

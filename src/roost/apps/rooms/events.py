@@ -14,7 +14,7 @@ from roost.cloud.mail import Attachment, Message
 from . import app, ical, rules, store
 from .api import ACCEPTED, CANCELLED, CREATED, REJECTED, UPDATED
 from .rules import Hours
-from .store import BOOKINGS, DAYS
+from .store import BOOKINGS, DAYS, QUOTAS
 
 RELEASED = "rooms.booking_released"
 MAILING = Uses(mail=True)
@@ -100,7 +100,7 @@ def mail_released(ctx: Ctx, event: Event) -> None:
 
 
 @app.schedule("release_unused", "* * * * *",
-              uses=Uses(writes=[BOOKINGS, DAYS], publishes=[RELEASED]))
+              uses=Uses(writes=[BOOKINGS, DAYS, QUOTAS], publishes=[RELEASED]))
 def release_unused(ctx: Ctx) -> None:
     """Release every booking nobody checked into by its start plus the grace time."""
     for b in store.due_for_release(ctx.tables, ctx.now()):
@@ -110,6 +110,8 @@ def release_unused(ctx: Ctx) -> None:
         try:
             store.write_slots(ctx.tables, code=b["code"], leave=(b["room_id"], day), take=None,
                               ops=[store.release_op(new, b["sequence"]),
-                                   ctx.publish(RELEASED, dict(new))])
+                                   ctx.publish(RELEASED, dict(new)),
+                                   store.count_op(b["organiser"], rules.week_of(
+                                       rules.unstamp(b["start"]), Hours(tz=b["tz"])), -1, None)])
         except Conflict:
             continue  # checked in or changed meanwhile: the next run sees the new state

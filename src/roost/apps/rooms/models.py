@@ -128,6 +128,12 @@ class SeriesIn(BookingIn):
         "lists them); skip: book the free ones")
 
 
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weekly_limit: int | None = Field(None, ge=1, le=100, description="most bookings one person "
+                                     "may hold in a week (null: no limit)")
+
+
 class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: str = Field("", max_length=500)

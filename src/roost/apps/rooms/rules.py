@@ -68,6 +68,13 @@ def unstamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def week_of(start: datetime, hours: Hours) -> str:
+    """The ISO week of a booking's room-local start, e.g. "2026-W02": the per-person limit
+    counts bookings by the week they take place in."""
+    year, week, _ = start.astimezone(hours.zone).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def local_day(start: datetime, hours: Hours) -> date:
     """The room's local date of a booking's start: the room-day it belongs to."""
     return start.astimezone(hours.zone).date()

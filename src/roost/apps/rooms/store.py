@@ -9,6 +9,9 @@ Key design (works the same on DynamoDB):
                     only the items that carry their key: `by_release` ("due", release_at) the
                     bookings nobody checked into yet, for the auto-release job, and
                     `by_pending` ("pending", room|start) those waiting for a room manager.
+- `rooms_quotas`    pk user id, sk ISO week ("2026-W02"): how many bookings the person holds
+                    that week, counted in the booking's own transaction with a `lt(limit)`
+                    condition, so the weekly limit holds under any concurrency.
 - `rooms_days`      pk room id, sk local day: the room-day's busy spans and a `version`. Every
                     booking write rewrites its room-day in the same transaction, conditioned on
                     the version it read — two writers for one room-day cannot both commit, so
@@ -19,12 +22,12 @@ Key design (works the same on DynamoDB):
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from roost.cloud.errors import Conflict, NotFound, TransactionCanceled
+from roost.cloud.errors import Conflict, NotFound, RoostError, TransactionCanceled
 from roost.cloud.ids import new_id
 from roost.cloud.table import (
     IndexSpec,
@@ -53,7 +56,8 @@ DAYS = TableSpec("rooms_days", pk="room", sk="day", indexes=(
     IndexSpec("by_day", pk="day", sk="room"),
 ))
 BLOCKINGS = TableSpec("rooms_blockings", pk="pk", sk="id", audit=True)
-TABLES = [ROOMS, BOOKINGS, DAYS, BLOCKINGS]
+QUOTAS = TableSpec("rooms_quotas", pk="user", sk="week")
+TABLES = [ROOMS, BOOKINGS, DAYS, BLOCKINGS, QUOTAS]
 
 ROOM_PARTITION = "room"
 CATALOG = {"pk": "catalog", "id": "version"}
@@ -161,11 +165,13 @@ class Slot:
 
 
 def write_slots(tables: Tables, *, code: str, leave: tuple[str, date] | None,
-                take: Slot | None, ops: Sequence[Op], force: bool = False) -> list[Span]:
+                take: Slot | None, ops: Sequence[Op], force: bool = False,
+                explain: Mapping[int, RoostError] | None = None) -> list[Span]:
     """Take `take` for booking `code` and/or leave its old room-day, with `ops` (the booking and
     its event), in one transaction conditioned on each room-day's version. Another writer of the
     same room-day in between makes it fail; then re-read and decide again. `force` (blockings)
-    takes the slot over whatever is there; the spans in the way are returned."""
+    takes the slot over whatever is there; the spans in the way are returned. `explain` maps
+    an index of `ops` to the error to raise when that operation's condition fails."""
     table = tables.table(DAYS.name)
     keys: list[tuple[str, date]] = []
     for k in (leave, (take.room_id, take.day) if take else None):
@@ -193,9 +199,39 @@ def write_slots(tables: Tables, *, code: str, leave: tuple[str, date] | None,
         except TransactionCanceled as exc:
             if any(i < len(day_ops) for i in exc.failed):
                 continue  # a room-day changed under us: decide again on fresh data
+            for i in exc.failed:
+                if explain and i - len(day_ops) in explain:
+                    raise explain[i - len(day_ops)] from exc
             raise Conflict("the booking changed meanwhile; reload it and try again",
                            code="booking_changed") from exc
     raise Conflict("the room is in high demand right now; try again", code="try_again")
+
+
+# --------------------------------------------------------------------------- policy and quotas
+
+POLICY = {"pk": "policy", "id": "limits"}
+
+
+def policy(tables: Tables) -> Item:
+    return tables.table(ROOMS.name).get(POLICY) or {}
+
+
+def put_policy(tables: Tables, values: Mapping[str, Any]) -> None:
+    tables.table(ROOMS.name).put({**POLICY, **values})
+
+
+def count_op(user_id: str, week: str, delta: int, limit: int | None) -> Update:
+    """Add `delta` to a person's bookings in `week`; taking one more checks the limit."""
+    cond = None
+    if delta > 0 and limit is not None:
+        cond = attr("count").lt(limit) | attr("user").not_exists()
+    return Update(QUOTAS.name, {"user": user_id, "week": week}, add={"count": delta},
+                  condition=cond)
+
+
+def week_count(tables: Tables, user_id: str, week: str) -> int:
+    item = tables.table(QUOTAS.name).get({"user": user_id, "week": week})
+    return int(item["count"]) if item else 0
 
 
 # --------------------------------------------------------------------------- blockings
