@@ -118,17 +118,29 @@ def _mount_users() -> None:
 
 
 _mount_users()
+app.add_typer(importlib.import_module("roost.cloud.aws.cli").app, name="deploy",
+              help="Deploy to AWS: generate the SAM/CloudFormation template.")
+
+
+def _start_runtime() -> Any:
+    """The runtime for an app command that needs one (`ctx.obj()` in its command): the app
+    may not import the host, so the host hands it this."""
+    settings = _settings()
+    _logging(settings)
+    return _bootstrap(settings)
 
 
 def _mount_app_commands() -> None:
     """An app may bring a command group as `roost/apps/<name>/cli.py` (`app`: a Typer), mounted
-    as `roost <name> ...`; only apps that have one are imported."""
+    as `roost <name> ...`; only apps that have one are imported. Its commands get
+    `_start_runtime` as their context object."""
     import roost.apps
 
     for folder in roost.apps.__path__:
         for cli in sorted(Path(folder).glob("*/cli.py")):
             module = importlib.import_module(f"roost.apps.{cli.parent.name}.cli")
-            app.add_typer(module.app, name=cli.parent.name)
+            app.add_typer(module.app, name=cli.parent.name,
+                          context_settings={"obj": _start_runtime})
 
 
 _mount_app_commands()

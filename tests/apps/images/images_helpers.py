@@ -92,7 +92,8 @@ def encode(im: Image.Image, fmt: str, **options: Any) -> bytes:
 
 
 def jpeg(width: int = 640, height: int = 480, **options: Any) -> bytes:
-    return encode(picture(width, height), "JPEG", quality=85, **options)
+    options.setdefault("quality", 85)
+    return encode(picture(width, height), "JPEG", **options)
 
 
 def jpeg_with_exif(width: int = 600, height: int = 400, orientation: int = 6) -> bytes:
