@@ -163,5 +163,12 @@ def test_book_see_the_pass_verify_cancel_and_the_admin_sees_it(browser, tmp_path
             expect(page.get_by_test_id("my-bookings").locator("li")).to_have_count(1)
             page.goto(verify_url)
             expect(page.get_by_test_id("verdict")).to_have_attribute("data-status", "not_valid")
+
+            # The server logged the requests, but neither a pass token nor a credential.
+            log = (tmp_path / "roost-serve.log").read_text(errors="replace")
+            assert "/desks/passes/verify" in log
+            cookies = {c["name"]: c["value"] for c in context.cookies()}
+            for secret in (token, token.split(".")[1], cookies["roost_access"]):
+                assert secret not in log
         finally:
             context.close()

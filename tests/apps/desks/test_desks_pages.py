@@ -96,6 +96,12 @@ def test_the_dashboard_for_office_admins(desks):
     assert ANA in page.text and 'data-testid="occupancy"' in page.text
     assert ">Paris<" not in page.text  # only her offices
     assert desks.client.get("/desks/admin", headers=desks.auth(ANA)).status_code == 403
+    ranged = desks.client.get("/desks/admin", headers=olga, params={
+        "office": "hq", "start": "2026-01-06", "end": "2026-01-07"})
+    assert ranged.text.count("<td><a href=\"/desks/admin?office=hq&day=") == 2
+    bad = desks.client.get("/desks/admin", headers=olga, params={
+        "office": "hq", "start": "2026-01-09", "end": "2026-01-07"})
+    assert bad.status_code == 422 and "range" in bad.text
     assert desks.client.get("/desks/admin/offices", headers=olga).status_code == 403
     # She books for someone from the dashboard.
     r = form(desks, "olga@example.com", "/desks/book", {

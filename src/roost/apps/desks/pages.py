@@ -58,6 +58,8 @@ class DashboardQuery(Form):
     office: str = Field("", max_length=40)
     day: str = Field("", max_length=10)
     q: str = Field("", max_length=320)
+    start: str = Field("", max_length=10)
+    end: str = Field("", max_length=10)
 
 
 class PersonForm(Form):
@@ -268,8 +270,8 @@ def verify_page(ctx: Ctx, query: TokenQuery) -> dict[str, Any]:
 DASH_USES = Uses(reads=[store.OFFICES, store.COUNTERS, store.BOOKINGS, store.PEOPLE])
 
 
-def _dashboard(ctx: Ctx, office_id: str = "", day: str = "", q: str = "",
-               **extra: Any) -> dict[str, Any]:
+def _dashboard(ctx: Ctx, office_id: str = "", day: str = "", q: str = "", start: str = "",
+               end: str = "", **extra: Any) -> dict[str, Any]:
     p = ctx.user
     offices = [api.office_out(o) for o in store.offices(ctx.tables)
                if rules.manages(p, o["sk"])]
@@ -282,10 +284,11 @@ def _dashboard(ctx: Ctx, office_id: str = "", day: str = "", q: str = "",
         item = store.office(ctx.tables, chosen.id)
         out["day"] = d
         out["view"] = api.office_day(ctx, office_id=chosen.id, day=d.isoformat())
-        occ = api.occupancy(ctx, api.RangeQuery(start=today,
-                                                end=today + timedelta(days=OCCUPANCY_DAYS - 1)),
-                            office_id=chosen.id)
+        first = api.parse_day(start) if start else today
+        last = api.parse_day(end) if end else first + timedelta(days=OCCUPANCY_DAYS - 1)
+        occ = api.occupancy(ctx, api.RangeQuery(start=first, end=last), office_id=chosen.id)
         out["occupancy"] = occ.days
+        out["start"], out["end"] = first, last
         out["over_quota"] = api.over_quota(ctx, item)
         out["export_end"] = today + timedelta(days=settings().desks_window_days - 1)
         out["today"] = today
@@ -299,7 +302,7 @@ def dashboard(ctx: Ctx, query: DashboardQuery) -> Any:
     """Per office and day: booked, free, parking, the bookings (cancel, book for someone),
     occupancy ahead, people (quota changes for system admins), CSV export."""
     try:
-        return _dashboard(ctx, query.office, query.day, query.q)
+        return _dashboard(ctx, query.office, query.day, query.q, query.start, query.end)
     except Invalid as exc:
         return Reply(body=_dashboard(ctx, query.office, "", query.q, error=exc.message),
                      status=exc.status)
