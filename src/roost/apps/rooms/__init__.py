@@ -10,6 +10,6 @@ from .store import TABLES
 app = App("rooms", "Rooms", tables=TABLES,
           description="Find a free meeting room, book it, change or cancel it.")
 
-from . import api, blockings, demo, events, pages  # noqa: E402, F401  (they declare on `app`)
+from . import api, blockings, demo, events, feeds, pages  # noqa: E402, F401  (they declare on `app`)
 
 __all__ = ["app"]

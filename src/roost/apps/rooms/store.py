@@ -12,6 +12,8 @@ Key design (works the same on DynamoDB):
 - `rooms_quotas`    pk user id, sk ISO week ("2026-W02"): how many bookings the person holds
                     that week, counted in the booking's own transaction with a `lt(limit)`
                     condition, so the weekly limit holds under any concurrency.
+- `rooms_feeds`     key "t:<sha256 of a feed secret>" -> its person; "u:<user id>" -> the hash
+                    of their current secret (so a new one retires the old).
 - `rooms_days`      pk room id, sk local day: the room-day's busy spans and a `version`. Every
                     booking write rewrites its room-day in the same transaction, conditioned on
                     the version it read — two writers for one room-day cannot both commit, so
@@ -30,6 +32,7 @@ from typing import Any
 from roost.cloud.errors import Conflict, NotFound, RoostError, TransactionCanceled
 from roost.cloud.ids import new_id
 from roost.cloud.table import (
+    Delete,
     IndexSpec,
     Item,
     Op,
@@ -57,7 +60,8 @@ DAYS = TableSpec("rooms_days", pk="room", sk="day", indexes=(
 ))
 BLOCKINGS = TableSpec("rooms_blockings", pk="pk", sk="id", audit=True)
 QUOTAS = TableSpec("rooms_quotas", pk="user", sk="week")
-TABLES = [ROOMS, BOOKINGS, DAYS, BLOCKINGS, QUOTAS]
+FEEDS = TableSpec("rooms_feeds", pk="key", sk=None)
+TABLES = [ROOMS, BOOKINGS, DAYS, BLOCKINGS, QUOTAS, FEEDS]
 
 ROOM_PARTITION = "room"
 CATALOG = {"pk": "catalog", "id": "version"}
@@ -232,6 +236,25 @@ def count_op(user_id: str, week: str, delta: int, limit: int | None) -> Update:
 def week_count(tables: Tables, user_id: str, week: str) -> int:
     item = tables.table(QUOTAS.name).get({"user": user_id, "week": week})
     return int(item["count"]) if item else 0
+
+
+# --------------------------------------------------------------------------- calendar feeds
+
+
+def feed_owner(tables: Tables, digest: str) -> Item | None:
+    return tables.table(FEEDS.name).get({"key": f"t:{digest}"})
+
+
+def replace_feed(tables: Tables, user_id: str, email: str, digest: str) -> None:
+    """Make `digest` the person's feed secret, retiring the one before."""
+    old = tables.table(FEEDS.name).get({"key": f"u:{user_id}"})
+    ops: list[Op] = [Put(FEEDS.name, {"key": f"t:{digest}", "user": user_id, "email": email}),
+                     Put(FEEDS.name, {"key": f"u:{user_id}", "digest": digest},
+                         condition=attr("digest").eq(old["digest"]) if old
+                         else attr("key").not_exists())]
+    if old:
+        ops.append(Delete(FEEDS.name, {"key": f"t:{old['digest']}"}))
+    tables.transact(ops)
 
 
 # --------------------------------------------------------------------------- blockings
