@@ -50,7 +50,8 @@ RULES_SECONDS = 60.0  # how long lifecycle rules read from the bucket are truste
 ETAG_META = "roost-md5"
 TIME_META = "roost-at"
 RULE_ID = "roost-expire:"
-UPLOADS = "/roost-uploads/"  # temporary keys of multipart uploads (no port key starts with "/")
+UPLOADS = "//roost-upload-"  # after the key: no port key holds "//", and IAM grants on the
+# key's prefix cover the temporary object too
 _CLIENT_METHODS = {"GET": "get_object", "PUT": "put_object", "HEAD": "head_object",
                    "DELETE": "delete_object"}
 _MISSING = {"404", "NoSuchKey", "NotFound"}
@@ -215,7 +216,7 @@ class S3Blobs:
             page = self._call("list_objects_v2", prefix, **params)
             for obj in page.get("Contents", []):
                 key = obj["Key"][len(self.root):]
-                if key.startswith("/"):  # an upload in progress (or left by a crash)
+                if UPLOADS in key:  # an upload in progress (or left by a crash)
                     continue
                 try:
                     info = self.head_any(key)
@@ -251,9 +252,14 @@ class S3Blobs:
         check_prefix(prefix)
         if not isinstance(days, int) or isinstance(days, bool) or days < 1:
             raise Invalid("expiry is a whole number of days, 1 or more", code="invalid_expiry")
+        rule_id = RULE_ID + self.root + prefix
         with self._rules_lock:
-            rules = [r for r in self._bucket_rules() if r.get("ID") != RULE_ID + self.root + prefix]
-            rules.append({"ID": RULE_ID + self.root + prefix, "Status": "Enabled",
+            current = self._bucket_rules()
+            if any(r.get("ID") == rule_id and r.get("Status") == "Enabled" and
+                   (r.get("Expiration") or {}).get("Days") == days for r in current):
+                return  # already so (the stack's template sets the rules it knows)
+            rules = [r for r in current if r.get("ID") != rule_id]
+            rules.append({"ID": rule_id, "Status": "Enabled",
                           "Filter": {"Prefix": self.root + prefix},
                           "Expiration": {"Days": days}})
             self._call("put_bucket_lifecycle_configuration", prefix,
@@ -303,14 +309,15 @@ class S3Blobs:
 
 
 class _Multipart:
-    """One multipart upload in progress, to a temporary key outside the port's key space (a
-    leading "/" no port key has): the blob's MD5 is known only at the end, and S3 sets an
+    """One multipart upload in progress, to a temporary key outside the port's key space
+    (`<key>//roost-upload-<hex>`: no port key holds "//"): the blob's MD5 is known only at the
+    end, and S3 sets an
     object's metadata when it is created, so the finished upload is copied into place with its
     metadata — readers of the real key see the whole new blob with its metadata, or the old."""
 
     def __init__(self, blobs: S3Blobs, key: str, content_type: str) -> None:
         self.blobs, self.key, self.content_type = blobs, key, content_type
-        self.temp = f"{blobs.root}{UPLOADS}{secrets.token_hex(12)}"
+        self.temp = f"{blobs.root}{key}{UPLOADS}{secrets.token_hex(12)}"
         self.parts: list[dict[str, Any]] = []
         self.upload_id: str | None = None
 

@@ -1,0 +1,52 @@
+"""`roost deploy ...`: the AWS side of the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Deploy to AWS: generate the SAM/CloudFormation template.",
+                  no_args_is_help=True)
+
+
+def _lifecycle(values: list[str] | None) -> dict[str, int] | None:
+    if not values:
+        return None
+    out: dict[str, int] = {}
+    for v in values:
+        prefix, _, days = v.rpartition("=")
+        if not prefix or not days.isdigit() or int(days) < 1:
+            raise typer.BadParameter(f"{v!r}: write PREFIX=DAYS, e.g. images/=7")
+        out[prefix] = int(days)
+    return out
+
+
+@app.command()
+def template(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="write here, not stdout")] = None,
+    apps: Annotated[str | None, typer.Option(help="comma-separated apps (default: all)")] = None,
+    expire: Annotated[list[str] | None, typer.Option(
+        help="blob expiry rule PREFIX=DAYS (repeatable; default images/=7)")] = None,
+    code_uri: Annotated[str, typer.Option(help="the Lambda code package")] =
+        "dist/roost-lambda.zip",
+) -> None:
+    """Write the template for every installed app's functions (JSON, which SAM reads)."""
+    from roost.cloud.aws.template import build_template
+    from roost.cloud.functions import Registry
+    from roost.host.bootstrap import AppNotFound, installed_apps
+
+    try:
+        names = [a.strip() for a in apps.split(",") if a.strip()] if apps else None
+        registry = Registry(installed_apps(names))
+    except AppNotFound as exc:
+        raise typer.BadParameter(str(exc)) from None
+    text = json.dumps(build_template(registry, lifecycle=_lifecycle(expire), code_uri=code_uri),
+                      indent=1)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n")
+        typer.echo(f"wrote {out} ({len(registry.functions())} functions)", err=True)

@@ -1,0 +1,192 @@
+"""The generated template: every function's IAM policy names only what the function declared,
+no resource is `*`, and the template passes cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from notes_app import app as notes
+
+from roost.cloud.audit import AUDIT
+from roost.cloud.aws.policies import IDENTITY_APPS, logical_id
+from roost.cloud.aws.template import build_template, eventbridge_cron
+from roost.cloud.events import OUTBOX
+from roost.cloud.functions import PUBLIC, Function, Registry
+from roost.cloud.local.identity_tables import TABLES as IDENTITY_TABLES
+from roost.host.bootstrap import installed_apps
+
+DYNAMO_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+
+
+def _walk(node: Any):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+def _table_of(resource: Any) -> str | None:
+    """The logical id of the table a resource names (an ARN or one of its indexes)."""
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        return resource["Fn::GetAtt"][0]
+    if isinstance(resource, dict) and "Fn::Sub" in resource and \
+            isinstance(resource["Fn::Sub"], str):
+        m = re.match(r"\$\{(Table\w+)\.Arn\}/index/\w+$", resource["Fn::Sub"])
+        return m.group(1) if m else None
+    return None
+
+
+def _granted(template: dict[str, Any], fn: Function) -> list[dict[str, Any]]:
+    role = template["Resources"][logical_id("Role", fn.name)]
+    [policy] = role["Properties"]["Policies"]
+    return policy["PolicyDocument"]["Statement"]
+
+
+def _check_function(template: dict[str, Any], fn: Function) -> None:
+    uses = fn.uses
+    tid = lambda name: logical_id("Table", name)  # noqa: E731
+    readable = {tid(t) for t in uses.readable}
+    writable = {tid(t) for t in uses.writes}
+    audited = {tid(AUDIT.name)} if any(s.audit for a in [fn.app] for s in _specs(fn)
+                                       if s.name in uses.writes) else set()
+    outbox = {tid(OUTBOX.name)} if uses.publishes else set()
+    mail = {tid("roost_mail_sent")} if uses.mail else set()
+    identity = {tid(s.name) for s in IDENTITY_TABLES}
+    verify = identity if (fn.app in IDENTITY_APPS or (
+        fn.kind == "route" and any(r != PUBLIC for r in fn.roles))) else set()
+    own_queue = logical_id("Queue", fn.name)
+    for st in _granted(template, fn):
+        actions = set(st["Action"])
+        for res in st["Resource"]:
+            assert res != "*" and "*" not in json.dumps(res).replace('/*"', '"').replace(
+                '*"', '"'), (fn.name, res)
+            table = _table_of(res)
+            if st["Sid"] == "OwnLogs":
+                continue
+            if st["Sid"] in ("Blobs",):
+                prefix = res["Fn::Sub"].split("/", 1)[1].removesuffix("*")
+                assert prefix in uses.blobs, (fn.name, prefix)
+            elif st["Sid"] in ("ListBlobs", "BlobExpiry"):
+                assert uses.blobs and res == {"Fn::GetAtt": ["Blobs", "Arn"]}
+            elif st["Sid"] == "SendMail":
+                assert uses.mail
+            elif st["Sid"] == "OwnQueue":
+                assert table == own_queue, (fn.name, res)
+            else:
+                allowed = readable | audited | outbox | mail | verify
+                assert table in allowed, (fn.name, st["Sid"], table)
+                if actions & DYNAMO_WRITES:
+                    assert table in writable | audited | outbox | mail | (
+                        identity if fn.app in IDENTITY_APPS else set()), (fn.name, table)
+
+
+def _specs(fn: Function):
+    return [s for a in _registry_apps() for s in a.tables]
+
+
+_APPS: list[Any] = []
+
+
+def _registry_apps() -> list[Any]:
+    if not _APPS:
+        _APPS.extend([*installed_apps(), notes])
+    return _APPS
+
+
+@pytest.fixture(scope="module")
+def everything() -> tuple[Registry, dict[str, Any]]:
+    registry = Registry(_registry_apps())
+    return registry, build_template(registry)
+
+
+def test_every_policy_names_only_what_its_function_declared(everything):
+    registry, template = everything
+    checked = 0
+    for fn in registry.functions():
+        if fn.kind in ("route", "handler", "schedule"):
+            _check_function(template, fn)
+            checked += 1
+    assert checked > 20
+
+
+def test_no_resource_anywhere_is_a_wildcard(everything):
+    _, template = everything
+    for node in _walk(template["Resources"]):
+        if "Resource" in node:
+            for res in node["Resource"] if isinstance(node["Resource"], list) else \
+                    [node["Resource"]]:
+                assert res != "*" and not (isinstance(res, str) and res.endswith(":*"))
+
+
+def test_a_route_gets_exactly_its_tables_and_nothing_else():
+    template = build_template(Registry([notes]))
+    read = notes.function("read_note")
+    statements = {st["Sid"]: st for st in _granted(template, read)}
+    assert set(statements) == {"ReadTables", "OwnLogs"}  # public: no identity reads
+    assert statements["ReadTables"]["Resource"] == [{"Fn::GetAtt": ["TableNotesItems", "Arn"]}]
+    create = {st["Sid"]: st for st in _granted(template, notes.function("create_note"))}
+    assert set(create) == {"WriteTables", "Publish", "VerifyCaller", "OwnLogs"}
+    assert create["Publish"]["Condition"] == {"ForAllValues:StringEquals": {
+        "dynamodb:LeadingKeys": ["pending"]}}
+    handler = {st["Sid"]: st for st in _granted(template, notes.function("mail_readers"))}
+    assert set(handler) == {"ReadTables", "SendMail", "MailOnce", "OwnQueue", "OwnLogs"}
+
+
+def test_tables_buckets_and_queues_are_safe_by_default():
+    res = build_template(Registry([notes]))["Resources"]
+    table = res["TableNotesItems"]["Properties"]
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert res["TableRoostOutbox"]["Properties"]["StreamSpecification"]
+    blobs = res["Blobs"]["Properties"]
+    assert all(blobs["PublicAccessBlockConfiguration"].values())
+    queue = res[logical_id("Queue", "notes.mail_readers")]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert logical_id("DeadAlarm", "notes.mail_readers") in res
+    assert logical_id("Errors", "notes.create_note") in res
+
+
+def test_images_keep_blobs_seven_days(everything):
+    registry, template = everything
+    if not any(p.startswith("images/") for f in registry.functions() for p in f.uses.blobs):
+        pytest.skip("the images app is not installed")
+    rules = template["Resources"]["Blobs"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert {"Id": "roost-expire:images/", "Status": "Enabled", "Prefix": "images/",
+            "ExpirationInDays": 7} in rules
+
+
+def test_cron_becomes_eventbridge_cron():
+    assert eventbridge_cron("0 7 * * mon") == "cron(0 7 ? * MON *)"
+    assert eventbridge_cron("*/5 * * * *") == "cron(*/5 * * * ? *)"
+    assert eventbridge_cron("30 6 1 * *") == "cron(30 6 1 * ? *)"
+    assert eventbridge_cron("0 9 * * 0,6") == "cron(0 9 ? * 1,7 *)"
+
+
+def test_the_template_passes_cfn_lint(tmp_path: Path):
+    lint = str(Path(sys.executable).with_name("cfn-lint"))  # the pinned one, in the venv
+    if not Path(lint).exists():
+        pytest.fail("cfn-lint is not installed (pip install -e '.[dev]')")
+    path = tmp_path / "notes.template.json"
+    path.write_text(json.dumps(build_template(Registry([notes]))))
+    done = subprocess.run([lint, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_cli_writes_the_template(tmp_path: Path):
+    out = tmp_path / "t.json"
+    done = subprocess.run([sys.executable, "-m", "roost.host.cli", "deploy", "template",
+                           "--apps", "rooms", "--out", str(out)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    template = json.loads(out.read_text())
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert any(k.startswith("FnRooms") for k in template["Resources"])
