@@ -108,3 +108,22 @@ def test_selftest_key_must_be_long(monkeypatch):
         assert "20 characters" in str(exc)
     else:
         raise AssertionError("a short self-test key was accepted")
+
+
+def test_see_and_leave_the_waitlist(make_desks):
+    desks = make_desks()
+    desks.office("hq", desks=1)
+    assert desks.book(ANA, TUESDAY).status_code == 201
+    r = desks.client.post("/desks/waitlist", headers=desks.auth(BEN),
+                          json={"office_id": "hq", "day": TUESDAY, "parking": False})
+    assert r.status_code == 201
+    mine = desks.client.get("/desks/waitlist", headers=desks.auth(BEN)).json()["entries"]
+    assert [(e["office_id"], e["day"]) for e in mine] == [("hq", TUESDAY)]
+    home = desks.client.get("/desks", headers=desks.auth(BEN))
+    assert 'data-testid="my-waitlist"' in home.text
+    left = desks.client.post("/desks/queue/leave", headers=desks.auth(BEN),
+                             data={"office_id": "hq", "day": TUESDAY}, follow_redirects=False)
+    assert left.status_code == 303
+    assert desks.client.get("/desks/waitlist", headers=desks.auth(BEN)).json()["entries"] == []
+    again = desks.client.delete(f"/desks/waitlist/hq/{TUESDAY}", headers=desks.auth(BEN))
+    assert again.status_code == 404 and again.json()["code"] == "not_waiting"

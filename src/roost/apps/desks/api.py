@@ -50,6 +50,7 @@ from .models import (
     SelftestStep,
     WaitlistEntry,
     WaitlistIn,
+    WaitlistList,
 )
 
 SYSTEM = "desks:admin"  # roost:admin holds it too
@@ -393,6 +394,29 @@ def join_waitlist(ctx: Ctx, body: WaitlistIn) -> WaitlistEntry:
                                body.parking)
     return WaitlistEntry(id=item["sk"], office_id=body.office_id, day=body.day, email=email,
                          parking=body.parking)
+
+
+def entry_out(item: dict[str, Any]) -> WaitlistEntry:
+    return WaitlistEntry(id=item["sk"], office_id=item["office_id"],
+                         day=date.fromisoformat(item["day"]), email=item["email"],
+                         parking=item["parking"])
+
+
+@app.route("GET", "/desks/waitlist", roles=[USER], uses=Uses(reads=[store.WAITLIST]))
+def my_waitlist(ctx: Ctx) -> WaitlistList:
+    """The days you are queued for, from today on."""
+    since = (ctx.now() - timedelta(days=1)).date()
+    items = store.waiting_of(ctx.tables, settings().normalize(ctx.user.email), since)
+    return WaitlistList(entries=[entry_out(i) for i in items])
+
+
+@app.route("DELETE", "/desks/waitlist/{office_id}/{day}", roles=[USER],
+           uses=Uses(writes=[store.WAITLIST]))
+def leave_waitlist(ctx: Ctx, *, office_id: str, day: str) -> None:
+    """Leave the waitlist of an office and day."""
+    writable()
+    store.leave_waitlist(ctx.tables, office_id, parse_day(day),
+                         settings().normalize(ctx.user.email))
 
 
 # --------------------------------------------------------------------------- config import

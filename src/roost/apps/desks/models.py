@@ -227,3 +227,7 @@ class OfficeImport(BaseModel):
     created: list[str]
     changed: list[str]
     over_quota: dict[str, list[OverDay]] = {}
+
+
+class WaitlistList(BaseModel):
+    entries: list[WaitlistEntry]

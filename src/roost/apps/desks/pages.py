@@ -122,7 +122,8 @@ def status_of(exc: Exception) -> int:
 # --------------------------------------------------------------------------- home: book
 
 
-HOME_USES = Uses(reads=[store.OFFICES, store.BOOKINGS, store.PEOPLE, store.COUNTERS])
+HOME_USES = Uses(reads=[store.OFFICES, store.BOOKINGS, store.PEOPLE, store.COUNTERS,
+                        store.WAITLIST])
 
 
 def _home(ctx: Ctx, office_id: str = "", day: str = "", **extra: Any) -> dict[str, Any]:
@@ -136,9 +137,11 @@ def _home(ctx: Ctx, office_id: str = "", day: str = "", **extra: Any) -> dict[st
     today = rules.local_today(ctx.now(), chosen.tz if chosen else "UTC")
     first, last = rules.window(today, s.desks_window_days)
     mine = [api.booking_out(i) for i in api.upcoming(ctx)]
+    waiting = api.my_waitlist(ctx).entries
     return {"title": "Desks", "offices": offices, "office": chosen, "default_office": default,
             "today": today, "first": first, "last": last, "day": day or today.isoformat(),
-            "bookings": mine, "person": api.person_out(email, person), "config": s,
+            "bookings": mine, "waiting": waiting, "person": api.person_out(email, person),
+            "config": s,
             "is_admin": rules.is_any_admin(ctx.user),
             "is_system_admin": rules.is_system_admin(ctx.user), **extra}
 
@@ -195,8 +198,22 @@ def waitlist_form(ctx: Ctx, body: BookForm) -> Any:
                             notice=f"You are on the waitlist for {body.day}."))
 
 
+@app.page("/desks/queue/leave", method="POST", roles=[USER], template="desks.html",
+          uses=Uses(reads=[store.OFFICES, store.BOOKINGS, store.PEOPLE, store.COUNTERS],
+                    writes=[store.WAITLIST]))
+def leave_queue_form(ctx: Ctx, body: BookForm) -> Any:
+    """Leave a waitlist."""
+    try:
+        same_site(ctx)
+        booking.writable()
+        api.leave_waitlist(ctx, office_id=body.office_id, day=body.day)
+    except RoostError as exc:
+        return Reply(body=_home(ctx, error=message_of(exc)), status=exc.status)
+    return redirect("/desks")
+
+
 @app.page("/desks/default-office", method="POST", roles=[USER], template="desks.html",
-          uses=Uses(reads=[store.OFFICES, store.BOOKINGS, store.COUNTERS],
+          uses=Uses(reads=[store.OFFICES, store.BOOKINGS, store.COUNTERS, store.WAITLIST],
                     writes=[store.PEOPLE]))
 def default_office_form(ctx: Ctx, body: OfficeForm) -> Any:
     try:
@@ -208,7 +225,7 @@ def default_office_form(ctx: Ctx, body: OfficeForm) -> Any:
 
 
 @app.page("/desks/cancel/{booking_id}", method="POST", roles=[USER], template="desks.html",
-          uses=Uses(reads=[store.OFFICES, store.PEOPLE],
+          uses=Uses(reads=[store.OFFICES, store.PEOPLE, store.WAITLIST],
                     writes=[store.COUNTERS, store.BOOKINGS], publishes=[booking.CANCELLED]))
 def cancel_form(ctx: Ctx, body: CancelForm, *, booking_id: str) -> Any:
     try:

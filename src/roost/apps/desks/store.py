@@ -350,6 +350,19 @@ def waitlist(tables: Tables, office_id: str, day: date) -> list[Item]:
     return _all(tables, WAITLIST, f"{office_id}#{day.isoformat()}")
 
 
+def waiting_of(tables: Tables, email: str, start: date) -> list[Item]:
+    return _all(tables, WAITLIST, email, index="by_person", sort=SortKey.ge(start.isoformat()))
+
+
+def leave_waitlist(tables: Tables, office_id: str, day: date, email: str) -> None:
+    mine = [w for w in waitlist(tables, office_id, day) if w["email"] == email]
+    if not mine:
+        raise NotFound(f"you are not on the waitlist of {office_id} for {day}",
+                       code="not_waiting")
+    for entry in mine:
+        drop_waitlist_entry(tables, entry)
+
+
 def leave_waitlist_op(entry: Item) -> Delete:
     return Delete(WAITLIST.name, {"pk": entry["pk"], "sk": entry["sk"]},
                   condition=attr("pk").exists())
