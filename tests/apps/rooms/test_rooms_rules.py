@@ -144,3 +144,12 @@ def test_check_in_window():
     assert rules.may_check_in(start, closes, start - timedelta(minutes=15))
     assert rules.may_check_in(start, closes, closes - timedelta(seconds=1))
     assert not rules.may_check_in(start, closes, closes)
+
+
+def test_occupied_minutes_count_each_reading_until_the_next_at_most_15():
+    def r(m: int, occupied: bool) -> tuple[datetime, bool]:
+        return at(m), occupied
+
+    assert rules.occupied_minutes([]) == 0
+    assert rules.occupied_minutes([r(0, True), r(10, True), r(40, False)]) == 25
+    assert rules.occupied_minutes([r(0, False), r(5, True)]) == 15

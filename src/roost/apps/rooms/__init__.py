@@ -10,6 +10,14 @@ from .store import TABLES
 app = App("rooms", "Rooms", tables=TABLES,
           description="Find a free meeting room, book it, change or cancel it.")
 
-from . import api, blockings, demo, events, feeds, pages  # noqa: E402, F401  (they declare on `app`)
+from . import (  # noqa: E402, F401  (they declare on `app`)
+    api,
+    blockings,
+    demo,
+    events,
+    feeds,
+    pages,
+    sensors,
+)
 
 __all__ = ["app"]

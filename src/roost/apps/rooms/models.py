@@ -277,3 +277,66 @@ class FreeQuery(BaseModel):
     @classmethod
     def _equipment(cls, v: list[str]) -> list[str]:
         return _tags(v)
+
+
+class SensorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    room_id: str = Field(pattern=ROOM_ID)
+    name: str = Field(min_length=1, max_length=80)
+
+
+class Sensor(BaseModel):
+    id: str
+    room_id: str
+    name: str
+    secret: str | None = Field(None, description="shown once, when registered: the sensor "
+                               "sends it as the X-Sensor-Secret header")
+
+
+class Reading(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: datetime = Field(description="when, with its offset")
+    occupied: bool
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("give the time with its offset, e.g. 2026-01-05T10:00:00Z")
+        return v
+
+
+class ReadingBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    readings: list[Reading] = Field(min_length=1, max_length=100)
+
+
+class ReadingsTaken(BaseModel):
+    stored: int
+    checked_in: list[str] = Field(description="bookings this batch checked in")
+
+
+class UtilisationQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    first_day: date
+    last_day: date
+    site: str | None = Field(None, max_length=60)
+
+    @model_validator(mode="after")
+    def _days(self) -> UtilisationQuery:
+        if self.last_day < self.first_day:
+            raise ValueError("the last day comes on or after the first")
+        if (self.last_day - self.first_day).days >= 31:
+            raise ValueError("at most 31 days at a time")
+        return self
+
+
+class RoomUse(BaseModel):
+    room: RoomSummary
+    booked_hours: float
+    occupied_hours: float
+    ratio: float | None = Field(description="occupied / booked (null without bookings)")
+
+
+class Utilisation(BaseModel):
+    rooms: list[RoomUse]

@@ -201,3 +201,25 @@ def release_due(start: datetime, grace: timedelta = DEFAULT_GRACE) -> datetime:
 def may_check_in(start: datetime, closes: datetime, now: datetime) -> bool:
     """Check-in opens 15 minutes before the start and closes at `closes` (the release time)."""
     return start - timedelta(minutes=15) <= now < closes
+
+
+READING_COVERS = timedelta(minutes=15)
+"""An "occupied" reading counts for the time until the room's next reading, at most this."""
+
+
+def occupied_minutes(readings: Sequence[tuple[datetime, bool]],
+                     cover: timedelta = READING_COVERS) -> float:
+    """Minutes a room was occupied, from its readings in time order."""
+    total = timedelta()
+    if not readings:
+        return 0.0
+    for (at, occupied), nxt in zip(readings, [*readings[1:], None], strict=True):
+        if occupied:
+            until = at + cover if nxt is None else min(nxt[0], at + cover)
+            total += until - at
+    return total.total_seconds() / 60
+
+
+def check_in_by_reading(start: datetime, closes: datetime, at: datetime) -> bool:
+    """An "occupied" reading checks a booking in if it falls in the check-in window."""
+    return may_check_in(start, closes, at)

@@ -14,6 +14,9 @@ Key design (works the same on DynamoDB):
                     condition, so the weekly limit holds under any concurrency.
 - `rooms_feeds`     key "t:<sha256 of a feed secret>" -> its person; "u:<user id>" -> the hash
                     of their current secret (so a new one retires the old).
+- `rooms_sensors`   pk sensor id -> its room and the hash of its secret.
+- `rooms_readings`  pk UTC day, sk "<room>|<time>|<sensor>": occupancy readings, one partition
+                    a day so utilisation reads a day of every room at once; kept 400 days (TTL).
 - `rooms_days`      pk room id, sk local day: the room-day's busy spans and a `version`. Every
                     booking write rewrites its room-day in the same transaction, conditioned on
                     the version it read — two writers for one room-day cannot both commit, so
@@ -61,7 +64,10 @@ DAYS = TableSpec("rooms_days", pk="room", sk="day", indexes=(
 BLOCKINGS = TableSpec("rooms_blockings", pk="pk", sk="id", audit=True)
 QUOTAS = TableSpec("rooms_quotas", pk="user", sk="week")
 FEEDS = TableSpec("rooms_feeds", pk="key", sk=None)
-TABLES = [ROOMS, BOOKINGS, DAYS, BLOCKINGS, QUOTAS, FEEDS]
+SENSORS = TableSpec("rooms_sensors", pk="id", sk=None, audit=True)
+READINGS = TableSpec("rooms_readings", pk="day", sk="at", ttl="expires")
+TABLES = [ROOMS, BOOKINGS, DAYS, BLOCKINGS, QUOTAS, FEEDS, SENSORS, READINGS]
+READINGS_KEPT_DAYS = 400
 
 ROOM_PARTITION = "room"
 CATALOG = {"pk": "catalog", "id": "version"}
@@ -255,6 +261,38 @@ def replace_feed(tables: Tables, user_id: str, email: str, digest: str) -> None:
     if old:
         ops.append(Delete(FEEDS.name, {"key": f"t:{old['digest']}"}))
     tables.transact(ops)
+
+
+# --------------------------------------------------------------------------- sensors
+
+
+def sensor(tables: Tables, sensor_id: str) -> Item | None:
+    return tables.table(SENSORS.name).get({"id": sensor_id})
+
+
+def put_sensor(tables: Tables, item: Item) -> None:
+    tables.table(SENSORS.name).put(item, condition=attr("id").not_exists())
+
+
+def put_readings(tables: Tables, room_id: str, sensor_id: str,
+                 readings: Sequence[tuple[datetime, bool]]) -> None:
+    """A batch of readings, all or nothing (at most 100)."""
+    ops: list[Op] = []
+    for at, occupied in readings:
+        stamp = rules.stamp(at)
+        ops.append(Put(READINGS.name, {
+            "day": stamp[:10], "at": f"{room_id}|{stamp}|{sensor_id}", "occupied": occupied,
+            "expires": int(at.timestamp()) + READINGS_KEPT_DAYS * 86400}))
+    tables.transact(ops)
+
+
+def readings_on(tables: Tables, day: date) -> list[tuple[str, str, bool]]:
+    """(room, UTC stamp, occupied) of every reading of a UTC day, by room and time."""
+    out = []
+    for i in _all(tables.table(READINGS.name), day.isoformat()):
+        room_id, stamp, _ = i["at"].split("|")
+        out.append((room_id, stamp, bool(i["occupied"])))
+    return out
 
 
 # --------------------------------------------------------------------------- blockings
