@@ -40,7 +40,7 @@ from roost.cloud.ids import new_id
 from roost.cloud.mail import Mailer
 from roost.cloud.table import Put, Tables, TableSpec
 
-Kind = Literal["route", "page", "handler", "schedule", "demo"]
+Kind = Literal["route", "page", "handler", "schedule", "demo", "invariant"]
 PUBLIC = "public"
 USER = "user"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -239,7 +239,7 @@ class Function:
     def authorize(self, principal: Principal | None) -> None:
         """Raise unless `principal` may call this function. Roles are alternatives: any one
         suffices. Scoped checks happen inside the function with `ctx.require`."""
-        if PUBLIC in self.roles or self.kind in ("handler", "schedule", "demo"):
+        if PUBLIC in self.roles or self.kind in ("handler", "schedule", "demo", "invariant"):
             return
         if principal is None:
             raise Unauthorized("sign in to do this", code="sign_in_required")
@@ -519,6 +519,22 @@ class App:
             return f
 
         return decorate(func) if func is not None else decorate
+
+    def invariant(self, *, uses: Uses) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """A check `f(ctx) -> list[str]` that scans the app's stored data for a broken rule
+        (overlapping bookings, a quota exceeded, an orphaned blob) and returns one line per
+        problem found. `roost check` runs every invariant and exits non-zero on any finding;
+        the fault tests call it. Read-only: `uses` may declare reads only."""
+
+        def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+            self._check_callable(f, 1)
+            if uses.writes or uses.mail or uses.publishes:
+                raise DeclarationError(f"{self._name(f)}: an invariant only reads")
+            self._add(Function(kind="invariant", app=self.name, name=self._name(f), func=f,
+                               uses=self._check_uses(f, uses), summary=_first_line(f)))
+            return f
+
+        return decorate
 
     # -- checks -------------------------------------------------------------------------------
 

@@ -102,6 +102,31 @@ def openapi() -> None:
 
 
 @app.command()
+def check(
+    max_event_age: Annotated[int, typer.Option(
+        help="minutes after which an undelivered event counts as stuck")] = 10,
+) -> None:
+    """Scan the stored data for broken invariants: stuck or dead events, and every app's own
+    rules. Prints each problem; exits 1 if there is any."""
+    from datetime import timedelta
+
+    from roost.host.checks import run_checks
+
+    runtime = _bootstrap(_settings())
+    try:
+        findings = run_checks(runtime, max_event_age=timedelta(minutes=max_event_age))
+    finally:
+        runtime.close()
+    for f in findings:
+        typer.echo(f"{f.check}: {f.problem}")
+    checks = 1 + len(runtime.registry.functions("invariant"))
+    if findings:
+        typer.echo(f"{len(findings)} problem(s) found by {checks} check(s)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"no problems found by {checks} check(s)")
+
+
+@app.command()
 def version() -> None:
     """Print roost's version."""
     typer.echo(roost.__version__)
