@@ -146,3 +146,11 @@ def test_system_admins_change_quotas_and_offices_from_pages(desks):
     bad = form(desks, ADMIN, "/desks/admin/offices", {"new": "yes", "id": "x", "name": "X",
                                                       "tz": "Nowhere/Land"})
     assert bad.status_code == 422 and "not a time zone" in bad.text
+
+
+def test_import_offices_from_the_page(desks):
+    toml = '[[office]]\nid = "oslo"\nname = "Oslo"\ntz = "Europe/Oslo"\ndesk_quota = 4\n'
+    r = form(desks, ADMIN, "/desks/admin/offices/import", {"toml": toml})
+    assert r.status_code == 200 and "1 created, 0 changed" in r.text
+    bad = form(desks, ADMIN, "/desks/admin/offices/import", {"toml": "[[office]]\nid = 3"})
+    assert bad.status_code == 422 and 'data-testid="error"' in bad.text

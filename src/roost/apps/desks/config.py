@@ -20,6 +20,7 @@ class DesksSettings(BaseSettings):
 
     allowed_email_pattern: str | None = None
     email_case_sensitive: bool = False
+    base_url: str = Field("http://127.0.0.1:8000", description="links in mails")
     read_only: bool = Field(False, description="maintenance: reads work, writes answer 503")
     desks_window_days: int = Field(14, ge=1, le=366, description="today .. today + N - 1")
     desks_weekly_quota: int = Field(1, ge=0, le=7, description="default bookings per week")

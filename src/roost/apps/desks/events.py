@@ -5,7 +5,6 @@ promotion is a booking whose transaction fails once the place is taken."""
 from __future__ import annotations
 
 import logging
-import os
 from datetime import date
 
 from roost.cloud.errors import Conflict, Invalid
@@ -20,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def base_url() -> str:
-    return os.environ.get("ROOST_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return settings().base_url.rstrip("/")
 
 
 @app.handler(CREATED, uses=Uses(mail=True))

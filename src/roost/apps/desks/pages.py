@@ -88,6 +88,10 @@ class OverrideForm(Form):
     note: str = Field("", max_length=200)
 
 
+class ImportForm(Form):
+    toml: str = Field("", max_length=200_000)
+
+
 class ExportQuery(Form):
     office: str = Field("", max_length=40)
     start: str = Field("", max_length=10)
@@ -424,3 +428,17 @@ def override_form(ctx: Ctx, body: OverrideForm) -> Any:
         return Reply(body=_offices(ctx, error=message_of(exc)), status=status_of(exc))
     return Reply(body=_offices(ctx, notice=f"Quotas set for {body.start} to {body.end}.",
                                over_quota=saved.over_quota))
+
+
+@app.page("/desks/admin/offices/import", method="POST", roles=[SYSTEM], template="offices.html",
+          uses=Uses(reads=[store.COUNTERS], writes=[store.OFFICES]))
+def import_form(ctx: Ctx, body: ImportForm) -> Any:
+    """Create or change offices from a pasted TOML file (`[[office]]` tables)."""
+    try:
+        same_site(ctx)
+        done = api.import_offices(ctx, body.toml.encode())
+    except RoostError as exc:
+        return Reply(body=_offices(ctx, error=message_of(exc)), status=exc.status)
+    over = [d for days in done.over_quota.values() for d in days]
+    return Reply(body=_offices(ctx, notice=f"Imported: {len(done.created)} created, "
+                               f"{len(done.changed)} changed.", over_quota=over))
