@@ -11,11 +11,13 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
+
 from roost.cloud.errors import Conflict, Forbidden, Invalid, NotFound, RoostError
 from roost.cloud.functions import USER, Ctx, Reply, Uses
 from roost.cloud.table import Item
 
-from . import app, rules, store
+from . import app, importing, rules, store
 from .models import (
     Booking,
     BookingIn,
@@ -547,3 +549,29 @@ def update_room(ctx: Ctx, body: RoomIn, *, room_id: str) -> Room:
     item = room_item(body, room_id)
     store.put_room(ctx.tables, item)
     return room_out(item)
+
+
+class Imported(BaseModel):
+    created: list[str]
+    replaced: list[str]
+
+
+@app.route("POST", "/rooms/rooms/import", roles=[ADMINS], status=201,
+           uses=Uses(writes=[ROOMS]))
+def import_rooms(ctx: Ctx, body: bytes) -> Imported:
+    """Create or replace rooms from a CSV file (UTF-8); every row is checked first, so a bad
+    file imports nothing. Also `roost rooms import rooms.csv`."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid("the file is not UTF-8 text", code="csv_encoding") from exc
+    rooms = importing.parse_rooms(text)
+    items = [room_item(r, r.id or slug(r.name)) for r in rooms]
+    ids = [i["id"] for i in items]
+    if len(set(ids)) != len(ids):
+        raise Invalid("two rows name the same room id", code="csv_duplicate")
+    known = {r["id"] for r in store.all_rooms(ctx.tables)}
+    for n in range(0, len(items), 50):
+        store.put_rooms(ctx.tables, items[n:n + 50])
+    return Imported(created=[i for i in ids if i not in known],
+                    replaced=[i for i in ids if i in known])
