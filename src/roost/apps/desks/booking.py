@@ -71,6 +71,9 @@ def book(ctx: Ctx, *, office_id: str, day: date, email: str, parking: bool,
                                  auto_approved=bool(person and person.get("auto_approved")))
         q = quotas_on(ctx, office, day)
         rules.check_capacity(q, parking=parking, weekly_quota=wq)
+        if store.has_booking(ctx.tables, office_id, day, email):
+            raise Conflict(f"{email} already has a booking in this office on {day}",
+                           code="already_booked")
         desks, parked = store.day_counts(ctx.tables, office_id, day)
         rules.check_counts(q, desks=desks, parking_booked=parked, parking=parking,
                            week=store.week_count(ctx.tables, email, day), weekly_quota=wq)

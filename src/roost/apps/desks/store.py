@@ -317,6 +317,10 @@ def cancel_booking(tables: Tables, item: Item, extra: Sequence[Op] = ()) -> None
         raise NotFound("the booking was cancelled already", code="booking_not_found") from exc
 
 
+def has_booking(tables: Tables, office_id: str, day: date, email: str) -> bool:
+    return tables.table(BOOKINGS.name).get(_booking_key(office_id, day, email)) is not None
+
+
 def booking(tables: Tables, booking_id: str) -> Item:
     items = tables.table(BOOKINGS.name).query(booking_id, index="by_id", limit=1).items
     if not items:
