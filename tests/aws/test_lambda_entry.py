@@ -10,7 +10,6 @@ from email import policy
 from email.parser import BytesParser
 from typing import Any
 
-import httpx
 import pytest
 from notes_app import NOTES, app
 
@@ -19,7 +18,7 @@ from roost.cloud.aws.lambda_entry import handle_http, handle_outbox, handle_sqs
 from roost.cloud.aws.runtime import AwsRuntime, aws_runtime
 from roost.cloud.events import OUTBOX
 from roost.cloud.identity import Grant
-from support.moto_server import bucket, client, endpoint
+from support.moto_server import bucket, client, ses_messages
 from support.tokens import access_token
 
 SENDER = "roost@example.com"
@@ -140,10 +139,6 @@ def test_roles_and_not_found(rt):
     assert (out["statusCode"], json.loads(out["body"])["code"]) == (404, "note_not_found")
 
 
-def _ses_raw(to: str) -> list[bytes]:
-    data = httpx.get(f"{endpoint()}/moto-api/data.json", timeout=10).json()
-    return [m["raw_data"].encode() for m in data.get("ses", {}).get("RawMessage", [])
-            if to in m.get("destinations", [])]
 
 
 def _stream_event(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -188,12 +183,12 @@ def test_route_to_stream_to_queue_to_handler_to_ses(rt):
 
     handler = rt.function("notes.mail_readers")
     assert handle_sqs(rt, handler, _sqs_event(messages)) == {"batchItemFailures": []}
-    [raw] = _ses_raw(to)
+    [raw] = ses_messages(to)
     mail = BytesParser(policy=policy.default).parsebytes(raw)
     assert mail["Subject"] == "A new note"
     assert mail.get_body(("plain",)).get_content().strip() == "Lunch at noon"
     assert handle_sqs(rt, handler, _sqs_event(messages)) == {"batchItemFailures": []}
-    assert len(_ses_raw(to)) == 1, "a redelivered event mails once (idempotency key)"
+    assert len(ses_messages(to)) == 1, "a redelivered event mails once (idempotency key)"
 
 
 def test_one_failing_record_fails_alone(rt):

@@ -6,13 +6,12 @@ from __future__ import annotations
 from email import policy
 from email.parser import BytesParser
 
-import httpx
 import pytest
 
 from roost.cloud.aws.ses_mailer import MAIL_SENT, SesMailer
 from roost.cloud.errors import Unavailable
 from roost.cloud.mail import Attachment, Message
-from support.moto_server import client, endpoint
+from support.moto_server import client, ses_messages
 
 SENDER = "Roost <roost@example.com>"
 ICS = b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
@@ -25,12 +24,6 @@ def ses():
     return ses
 
 
-def _recorded(to: str) -> list[bytes]:
-    """The raw messages moto's SES accepted for `to`, oldest first."""
-    data = httpx.get(f"{endpoint()}/moto-api/data.json", timeout=10).json()
-    raws = [m for m in data.get("ses", {}).get("RawMessage", [])
-            if to in m.get("destinations", [])]
-    return [m["raw_data"].encode() for m in raws]
 
 
 def test_a_message_reaches_ses_whole(ses, dynamo_tables, clock):
@@ -39,7 +32,7 @@ def test_a_message_reaches_ses_whole(ses, dynamo_tables, clock):
         to=("ann@example.com",), cc=("bob@example.com",), subject="Standup booked",
         text="Room Alpha, 09:00.", html="<p>Room <b>Alpha</b>, 09:00.</p>",
         attachments=(Attachment("invite.ics", "text/calendar; method=REQUEST", ICS),)))
-    [raw] = _recorded("ann@example.com")
+    [raw] = ses_messages("ann@example.com")
     mail = BytesParser(policy=policy.default).parsebytes(raw)
     assert mail["Subject"] == "Standup booked" and mail["From"] == SENDER
     assert mail["Cc"] == "bob@example.com"
@@ -56,7 +49,7 @@ def test_one_idempotency_key_sends_once(ses, dynamo_tables, clock):
     message = Message(to=("once@example.com",), subject="Hi", text="x", idempotency_key="evt-1")
     first = mailer.send(message)
     assert mailer.send(message) == first
-    assert len(_recorded("once@example.com")) == 1
+    assert len(ses_messages("once@example.com")) == 1
     assert tables.table(MAIL_SENT.name).get({"pk": "evt-1"})["state"] == "sent"
 
 

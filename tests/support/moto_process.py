@@ -17,6 +17,27 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+SES_MESSAGES = "/_roost/ses-messages"
+
+
+def _ses_messages(start_response: Callable[..., Any]) -> list[bytes]:
+    """Every raw message moto's SES accepted, oldest first: `[{source, destinations, raw}]`.
+    (moto's own /moto-api/data.json serialises every service's models and fails on some.)"""
+    import json
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    out = []
+    regions = ses_backends[DEFAULT_ACCOUNT_ID]
+    for region in list(regions):  # the regions used so far
+        for m in regions[region].sent_messages:
+            if hasattr(m, "raw_data"):
+                out.append({"source": m.source, "destinations": list(m.destinations),
+                            "raw": m.raw_data})
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(out).encode()]
+
 
 def _exit_with(parent: int) -> None:
     """A test run killed outright cannot stop its server: the server notices and stops."""
@@ -51,6 +72,8 @@ def main(port: int, parent: int) -> None:
 
     def serialised(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with gate:
+            if environ.get("PATH_INFO") == SES_MESSAGES:
+                return _ses_messages(start_response)
             body: Iterable[bytes] = app(environ, start_response)
             return list(body)
 

@@ -95,3 +95,13 @@ def bucket(name: str = "roost-tests") -> str:
                              CreateBucketConfiguration={"LocationConstraint": REGION})
             _buckets.add(name)
     return name
+
+
+def ses_messages(to: str) -> list[bytes]:
+    """The raw MIME messages moto's SES accepted for `to`, oldest first."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{endpoint()}/_roost/ses-messages", timeout=10) as resp:
+        return [m["raw"].encode() for m in json.loads(resp.read())
+                if to in m["destinations"]]
