@@ -5,7 +5,9 @@
     desks_counters  pk "day#<office>", sk <day>              desks, parking booked that day
                     pk "week#<email>", sk <monday>           n bookings that person's week
     desks_bookings  pk "<office>#<day>", sk <email>          one booking per person/office/day
-                    index by_person (email, "<day>#<office>"), by_id (id)
+                    pk "id#<booking id>", sk "ref"           -> its key (a strongly consistent
+                                                              get by id, also on DynamoDB)
+                    index by_person (email, "<day>#<office>")
     desks_people    pk <email>, sk "person"                  quota, auto-approval, default office
                     index by_email ("person", email)         prefix search, no filter strings
     desks_waitlist  pk "<office>#<day>", sk <ulid>           people queued for a full day
@@ -52,7 +54,6 @@ OFFICES = TableSpec("desks_offices", audit=True)
 COUNTERS = TableSpec("desks_counters", audit=True)
 BOOKINGS = TableSpec("desks_bookings", audit=True, indexes=(
     IndexSpec("by_person", pk="email", sk="person_sk"),
-    IndexSpec("by_id", pk="id"),
 ))
 PEOPLE = TableSpec("desks_people", audit=True, indexes=(
     IndexSpec("by_email", pk="kind", sk="email"),
@@ -238,6 +239,14 @@ def _booking_key(office_id: str, day: date, email: str) -> dict[str, str]:
     return {"pk": f"{office_id}#{day.isoformat()}", "sk": email}
 
 
+def _ref_key(booking_id: str) -> dict[str, str]:
+    return {"pk": f"id#{booking_id}", "sk": "ref"}
+
+
+def _ref(item: Item) -> Item:
+    return {**_ref_key(item["id"]), "booking_pk": item["pk"], "booking_sk": item["sk"]}
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a booking was checked against: commit only if all of it is still current."""
@@ -274,6 +283,7 @@ def commit_booking(tables: Tables, plan: Plan, item: Item, extra: Sequence[Op] =
                condition=attr("n").not_exists() | attr("n").lt(plan.weekly_quota)),
         _person_guard(email, plan.person_version),
         Put(BOOKINGS.name, item, condition=attr("pk").not_exists()),
+        Put(BOOKINGS.name, _ref(item), condition=attr("pk").not_exists()),
         *extra,
     ]
     try:
@@ -308,6 +318,7 @@ def cancel_booking(tables: Tables, item: Item, extra: Sequence[Op] = ()) -> None
         tables.transact([
             Delete(BOOKINGS.name, _booking_key(item["office_id"], day, item["email"]),
                    condition=attr("id").eq(item["id"])),
+            Delete(BOOKINGS.name, _ref_key(item["id"]), condition=attr("pk").exists()),
             Update(COUNTERS.name, _day_key(item["office_id"], day), add=sub, condition=held),
             Update(COUNTERS.name, _week_key(item["email"], day), add={"n": -1},
                    condition=attr("n").ge(1)),
@@ -322,10 +333,12 @@ def has_booking(tables: Tables, office_id: str, day: date, email: str) -> bool:
 
 
 def booking(tables: Tables, booking_id: str) -> Item:
-    items = tables.table(BOOKINGS.name).query(booking_id, index="by_id", limit=1).items
-    if not items:
+    bookings = tables.table(BOOKINGS.name)
+    ref = bookings.get(_ref_key(booking_id)) if booking_id else None
+    item = bookings.get({"pk": ref["booking_pk"], "sk": ref["booking_sk"]}) if ref else None
+    if item is None:
         raise NotFound(f"no booking {booking_id!r}", code="booking_not_found")
-    return items[0]
+    return item
 
 
 def bookings_on(tables: Tables, office_id: str, day: date) -> list[Item]:
