@@ -1,6 +1,7 @@
-"""Property: random sequences of book / cancel / quota changes through the real host agree with
-a model of the rules at every step — a booking succeeds exactly when no quota would be exceeded
-and the person has none that office and day — and the counters always equal the bookings."""
+"""Property: random sequences of book / cancel / quota changes (office quotas, date-ranged
+overrides, weekly quotas) through the real host agree with a model of the rules at every step —
+a booking succeeds exactly when no quota would be exceeded and the person has none that office
+and day — and the counters always equal the bookings."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ cancel = st.tuples(st.just("cancel"), st.integers(0, 50))
 quota = st.tuples(st.just("quota"), st.integers(0, OFFICES - 1), st.integers(0, 3),
                   st.integers(0, 2))
 weekly = st.tuples(st.just("weekly"), st.integers(0, PEOPLE - 1), st.integers(0, 3))
-OPS = st.lists(st.one_of(book, book, book, cancel, quota, weekly), min_size=1, max_size=25)
+override = st.tuples(st.just("override"), st.integers(0, OFFICES - 1), st.integers(0, 9),
+                     st.integers(0, 3), st.integers(0, 3), st.integers(0, 2))
+OPS = st.lists(st.one_of(book, book, book, cancel, quota, weekly, override), min_size=1,
+               max_size=25)
 
 run = itertools.count()
 
@@ -62,6 +66,12 @@ def test_sequences_never_exceed_a_quota_nor_double_book(host, ops):
     people = [f"p{i}.{n}@example.com" for i in range(PEOPLE)]
     admin = host.auth(ADMIN)
     quotas = {o: (2, 1) for o in offices}
+    overrides: dict[str, list[tuple[date, date, int, int]]] = {o: [] for o in offices}
+
+    def quota_on(office: str, day: date) -> tuple[int, int]:
+        covering = [(d, p) for s, e, d, p in overrides[office] if s <= day <= e]
+        return covering[-1] if covering else quotas[office]
+
     weekly = dict.fromkeys(people, 1)
     for o in offices:
         assert host.client.post("/desks/offices", headers=admin, json={
@@ -77,9 +87,9 @@ def test_sequences_never_exceed_a_quota_nor_double_book(host, ops):
             broken = set()
             if (office, day, email) in model:
                 broken.add("already_booked")
-            if len(on_day) >= quotas[office][0]:
+            if len(on_day) >= quota_on(office, day)[0]:
                 broken.add("office_full")
-            if parking and sum(1 for v in on_day if v[1]) >= quotas[office][1]:
+            if parking and sum(1 for v in on_day if v[1]) >= quota_on(office, day)[1]:
                 broken.add("parking_full")
             if week >= weekly[email]:
                 broken.add("weekly_quota_reached")
@@ -102,6 +112,15 @@ def test_sequences_never_exceed_a_quota_nor_double_book(host, ops):
                 "id": offices[o], "name": offices[o], "desk_quota": d, "parking_quota": pk})
             assert r.status_code == 200
             quotas[offices[o]] = (d, pk)
+        elif op[0] == "override":
+            _, o, start, length, d, pk = op
+            first = MONDAY + timedelta(days=start)
+            last = first + timedelta(days=length)
+            r = host.client.post(f"/desks/offices/{offices[o]}/overrides", headers=admin, json={
+                "start": first.isoformat(), "end": last.isoformat(), "desk_quota": d,
+                "parking_quota": pk})
+            assert r.status_code == 201, r.text
+            overrides[offices[o]].append((first, last, d, pk))
         elif op[0] == "weekly":
             _, p, wq = op
             r = host.client.patch(f"/desks/people/{people[p]}", headers=admin,
