@@ -70,3 +70,35 @@ def test_pages_need_sign_in_and_the_admin_page_a_rooms_admin(atlas):
     bad = atlas.client.post("/rooms/admin/rooms", headers=atlas.as_(ADMIN),
                             data={"name": "X", "site": "B", "capacity": "0"})
     assert bad.status_code == 422 and "capacity" in bad.text
+
+
+def test_check_in_and_approval_and_utilisation_pages(atlas):
+    from roost.cloud.identity import Grant
+
+    atlas.add_room(id="boreal", name="Boreal", requires_approval=True)
+    atlas.runtime.identity.grant("mo@example.com", Grant("rooms", "manager", "boreal"),
+                                 by="test")
+    code = atlas.book("2026-01-05T09:10:00Z", "2026-01-05T09:40:00Z").json()["code"]
+    page = atlas.client.get(f"/rooms/booking/{code}", headers=atlas.as_(ANA)).text
+    assert "check in" in page
+    r = atlas.client.post(f"/rooms/booking/{code}/checkin", headers=atlas.as_(ANA),
+                          data={"confirm": "yes"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "checked in" in atlas.client.get(f"/rooms/booking/{code}",
+                                            headers=atlas.as_(ANA)).text
+    pending = atlas.book("2026-01-05T12:00:00Z", "2026-01-05T13:00:00Z", room="boreal").json()
+    mo = atlas.as_("mo@example.com")
+    listing = atlas.client.get("/rooms/approvals", headers=mo).text
+    assert pending["code"] in listing and "Accept" in listing
+    assert "Waiting for you" in atlas.client.get("/rooms?day=2026-01-05", headers=mo).text
+    r = atlas.client.post(f"/rooms/booking/{pending['code']}/accept", headers=mo, data={},
+                          follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/rooms/approvals")
+    assert pending["code"] not in atlas.client.get("/rooms/approvals", headers=mo).text
+    refused = atlas.client.post(f"/rooms/booking/{pending['code']}/reject", headers=mo,
+                                data={})
+    assert refused.status_code == 409 and "not waiting" in refused.text
+    use = atlas.client.get("/rooms/admin/utilisation?first_day=2026-01-05&last_day=2026-01-05",
+                           headers=atlas.as_(ADMIN))
+    assert use.status_code == 200 and "Boreal" in use.text
+    assert atlas.client.get("/rooms/admin/utilisation", headers=mo).status_code == 403

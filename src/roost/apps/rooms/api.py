@@ -348,11 +348,18 @@ def cancel_booking(ctx: Ctx, *, code: str) -> Booking:
     return booking_out(cancel(ctx, code))
 
 
-@app.route("POST", "/rooms/bookings/{code}/checkin", roles=[USER],
-           uses=Uses(writes=[BOOKINGS]))
-def check_in(ctx: Ctx, *, code: str) -> Booking:
-    """Say you are there, so the booking is not released (from 15 minutes before the start
-    until the grace time ends)."""
+def may_check_in(ctx: Ctx, item: Item) -> bool:
+    """The caller may check in now (organiser, attendee or rooms admin; the window open)."""
+    user = ctx.user
+    if user.user_id != item["organiser"] and user.email not in item["attendees"] \
+            and not is_admin(ctx):
+        return False
+    closes = rules.unstamp(item.get("release_at") or item["end"])
+    return item["status"] == "booked" and not item["checked_in"] and rules.may_check_in(
+        rules.unstamp(item["start"]), closes, ctx.now())
+
+
+def check_in_now(ctx: Ctx, code: str) -> Item:
     item = store.booking(ctx.tables, code)
     user = ctx.user
     if user.user_id != item["organiser"] and user.email not in item["attendees"] \
@@ -362,12 +369,19 @@ def check_in(ctx: Ctx, *, code: str) -> Booking:
     if item["status"] != "booked":
         raise Conflict(f"this booking is {item['status']}", code=f"booking_{item['status']}")
     if not item["checked_in"]:
-        closes = rules.unstamp(item.get("release_at") or item["end"])
-        if not rules.may_check_in(rules.unstamp(item["start"]), closes, ctx.now()):
+        if not may_check_in(ctx, item):
             raise Conflict("check-in is open from 15 minutes before the start until the "
                            "grace time ends", code="check_in_closed")
         store.mark_checked_in(ctx.tables, item["code"])
-    return booking_out(store.booking(ctx.tables, code))
+    return store.booking(ctx.tables, code)
+
+
+@app.route("POST", "/rooms/bookings/{code}/checkin", roles=[USER],
+           uses=Uses(writes=[BOOKINGS]))
+def check_in(ctx: Ctx, *, code: str) -> Booking:
+    """Say you are there, so the booking is not released (from 15 minutes before the start
+    until the grace time ends)."""
+    return booking_out(check_in_now(ctx, code))
 
 
 # --------------------------------------------------------------------------- approvals

@@ -16,11 +16,11 @@ from roost.cloud.errors import Forbidden, Invalid, RoostError
 from roost.cloud.functions import USER, Ctx, Reply, Uses, redirect
 from roost.cloud.table import Item
 
-from . import api, app, rules, store
+from . import api, app, rules, sensors, store
 from .api import ADMINS, CANCELLING, CHANGING, CREATING
-from .models import BookingIn, BookingPatch, RoomIn
+from .models import BookingIn, BookingPatch, RoomIn, UtilisationQuery
 from .rules import Hours
-from .store import BOOKINGS, DAYS, ROOMS
+from .store import BOOKINGS, DAYS, QUOTAS, READINGS, ROOMS
 
 SLOT = timedelta(minutes=30)
 
@@ -129,7 +129,8 @@ def grid(ctx: Ctx, query: GridQuery) -> dict[str, Any]:
     return {"title": "Rooms", "day": day, "prev": day - timedelta(days=1),
             "next": day + timedelta(days=1), "columns": columns, "rows": rows,
             "sites": sites, "site": query.site, "capacity": query.capacity,
-            "is_admin": api.is_admin(ctx)}
+            "is_admin": api.is_admin(ctx),
+            "manages": api.is_admin(ctx) or bool(ctx.user.scopes("rooms", "manager"))}
 
 
 # --------------------------------------------------------------------------- booking
@@ -200,6 +201,8 @@ def _detail(ctx: Ctx, code: str, **extra: Any) -> dict[str, Any]:
     may = b["organiser"] == ctx.user.user_id or api.is_admin(ctx)
     open_ = b["status"] in ("booked", "pending") and rules.unstamp(b["end"]) > ctx.now()
     return {"title": b["title"], "b": _view(b), "may_change": may and open_,
+            "may_check_in": api.may_check_in(ctx, b),
+            "may_decide": b["status"] == "pending" and api.is_manager(ctx, b["room_id"]),
             "attendees_text": ", ".join(b["attendees"]), **extra}
 
 
@@ -241,7 +244,7 @@ class CancelForm(BaseModel):
 @app.page("/rooms/booking/{code}/cancel", method="POST", roles=[USER],
           template="rooms_booking.html", uses=Uses(reads=[BOOKINGS], writes=CANCELLING.writes,
                                                    publishes=CANCELLING.publishes))
-def cancel(ctx: Ctx, body: CancelForm, *, code: str) -> Any:
+def cancel_page(ctx: Ctx, body: CancelForm, *, code: str) -> Any:
     """Cancel, then back to my bookings."""
     try:
         check_same_site(ctx)
@@ -271,14 +274,14 @@ def _admin(ctx: Ctx, **extra: Any) -> dict[str, Any]:
 
 
 @app.page("/rooms/admin", roles=[ADMINS], template="rooms_admin.html", uses=Uses(reads=[ROOMS]))
-def admin(ctx: Ctx) -> dict[str, Any]:
+def admin_page(ctx: Ctx) -> dict[str, Any]:
     """Every room, and a form to add one."""
     return _admin(ctx)
 
 
 @app.page("/rooms/admin/rooms", method="POST", roles=[ADMINS], template="rooms_admin.html",
           uses=Uses(writes=[ROOMS]))
-def add_room(ctx: Ctx, body: RoomForm) -> Any:
+def add_room_page(ctx: Ctx, body: RoomForm) -> Any:
     """Add a room, then back to the list."""
     try:
         check_same_site(ctx)
@@ -293,3 +296,83 @@ def add_room(ctx: Ctx, body: RoomForm) -> Any:
     except RoostError as exc:
         return Reply(body=_admin(ctx, error=exc.message, form=body), status=exc.status)
     return redirect("/rooms/admin")
+
+
+@app.page("/rooms/booking/{code}/checkin", method="POST", roles=[USER],
+          template="rooms_booking.html", uses=Uses(writes=[BOOKINGS]))
+def check_in_page(ctx: Ctx, body: CancelForm, *, code: str) -> Any:
+    """Check in, then back to the booking."""
+    try:
+        check_same_site(ctx)
+        api.check_in_now(ctx, code)
+    except RoostError as exc:
+        return Reply(body=_detail(ctx, code, error=exc.message), status=exc.status)
+    return redirect(f"/rooms/booking/{code}")
+
+
+# --------------------------------------------------------------------------- approvals
+
+
+class DecisionForm(BaseModel):
+    reason: str = Field("", max_length=500)
+
+
+def _pending_page(ctx: Ctx, **extra: Any) -> dict[str, Any]:
+    items = [b for b in store.pending_bookings(ctx.tables) if api.is_manager(ctx, b["room_id"])]
+    return {"title": "Waiting for you", "bookings": [_view(b) for b in items], **extra}
+
+
+@app.page("/rooms/approvals", roles=[USER], template="rooms_pending.html",
+          uses=Uses(reads=[BOOKINGS]))
+def pending_page(ctx: Ctx) -> dict[str, Any]:
+    """Bookings of the rooms you manage that wait for your decision."""
+    return _pending_page(ctx)
+
+
+@app.page("/rooms/booking/{code}/accept", method="POST", roles=[USER],
+          template="rooms_pending.html", uses=Uses(reads=[ROOMS], writes=[BOOKINGS],
+                                                   publishes=[api.ACCEPTED]))
+def accept_page(ctx: Ctx, body: DecisionForm, *, code: str) -> Any:
+    """Accept, then back to the list."""
+    try:
+        check_same_site(ctx)
+        api.accept(ctx, code, body.reason)
+    except RoostError as exc:
+        return Reply(body=_pending_page(ctx, error=exc.message), status=exc.status)
+    return redirect("/rooms/approvals")
+
+
+@app.page("/rooms/booking/{code}/reject", method="POST", roles=[USER],
+          template="rooms_pending.html", uses=Uses(writes=[BOOKINGS, DAYS, QUOTAS],
+                                                   publishes=[api.REJECTED]))
+def reject_page(ctx: Ctx, body: DecisionForm, *, code: str) -> Any:
+    """Reject, then back to the list."""
+    try:
+        check_same_site(ctx)
+        api.reject(ctx, code, body.reason)
+    except RoostError as exc:
+        return Reply(body=_pending_page(ctx, error=exc.message), status=exc.status)
+    return redirect("/rooms/approvals")
+
+
+# --------------------------------------------------------------------------- utilisation
+
+
+class UseQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    first_day: date | None = None
+    last_day: date | None = None
+
+
+@app.page("/rooms/admin/utilisation", roles=[ADMINS], template="rooms_utilisation.html",
+          uses=Uses(reads=[ROOMS, DAYS, READINGS]))
+def utilisation_page(ctx: Ctx, query: UseQuery) -> dict[str, Any]:
+    """Booked against occupied hours per room (the last 7 days unless told)."""
+    last = query.last_day or ctx.now().date()
+    first = query.first_day or last - timedelta(days=6)
+    try:
+        q = UtilisationQuery(first_day=first, last_day=last)
+    except ValidationError as exc:
+        raise _problem(exc) from exc
+    return {"title": "Utilisation", "first": first, "last": last,
+            "rooms": sensors.utilisation(ctx, q).rooms}
