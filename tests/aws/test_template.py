@@ -190,3 +190,30 @@ def test_the_cli_writes_the_template(tmp_path: Path):
     template = json.loads(out.read_text())
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
     assert any(k.startswith("FnRooms") for k in template["Resources"])
+
+
+def test_what_the_policy_leaves_out_fails_locally_first(clock, tmp_path: Path):
+    """The read route's role names only notes_items; the same function touching another table
+    is refused by the local guards before it ever reaches AWS."""
+    from roost.cloud.errors import Undeclared
+    from roost.cloud.functions import Resources
+    from roost.cloud.local.file_blobs import FileBlobs
+    from roost.cloud.local.mail_outbox import OutboxMailer
+    from roost.cloud.local.sqlite_table import SqliteTables
+
+    registry = Registry([notes])
+    fn = notes.function("read_note")
+    template = build_template(registry)
+    named = {_table_of(r) for st in _granted(template, fn) for r in st["Resource"]}
+    assert logical_id("Table", OUTBOX.name) not in named
+    tables = SqliteTables(tmp_path / "db.sqlite", [*notes.tables, OUTBOX], clock=clock)
+    resources = Resources(tables=tables, clock=clock,
+                          blobs=FileBlobs(tmp_path / "b", clock=clock, secret=b"s" * 32),
+                          mailer=OutboxMailer(tmp_path / "o", clock=clock))
+    ctx = fn.context(resources)
+    with pytest.raises(Undeclared):
+        ctx.tables.table(OUTBOX.name).query("pending")
+    with pytest.raises(Undeclared):
+        ctx.blobs.put("images/x", b"x")
+    assert ctx.tables.table("notes_items").get({"pk": "n1"}) is None  # declared: allowed
+    tables.close()
