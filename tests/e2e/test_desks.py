@@ -143,6 +143,8 @@ def test_book_see_the_pass_verify_cancel_and_the_admin_sees_it(browser, tmp_path
             # Today's and tomorrow's bookings are both listed.
             page.goto(f"{base_url}/desks")
             expect(page.get_by_test_id("my-bookings").locator("li")).to_have_count(2)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["viewport"]["width"]  # type: ignore[index]
 
             # The admin sees Ana's booking on the dashboard.
             admin_context = browser.new_context(**PHONE)  # type: ignore[attr-defined]
@@ -151,6 +153,8 @@ def test_book_see_the_pass_verify_cancel_and_the_admin_sees_it(browser, tmp_path
                 admin.goto(f"{base_url}/desks/admin?office=london&day={tomorrow}")
                 expect(admin.get_by_test_id("day-bookings")).to_contain_text(ANA)
                 expect(admin.get_by_test_id("desks-booked")).to_have_text("1")
+                width = admin.evaluate("document.documentElement.scrollWidth")
+                assert width <= PHONE["viewport"]["width"]  # type: ignore[index]
                 admin.screenshot(path=str(SHOTS / "roost-desks-5-dashboard.png"),
                                  full_page=True)
             finally:
