@@ -1,10 +1,10 @@
 """The audit trail: who changed what, when, with the item before and after.
 
 Tables declared with `TableSpec(audit=True)` are audited by the Table adapter itself, inside the
-same transaction as the write (SQLite: the adapter sees both images; DynamoDB: a stream with
-NEW_AND_OLD_IMAGES feeds the same records), so no write escapes it and no record lies about a
-write that did not commit. The actor comes from `current_actor`, which the host sets per request
-and per event delivery.
+same transaction as the write (SQLite: the adapter sees both images; DynamoDB: the adapter reads
+the item, and writes the change and its record in one TransactWriteItems guarded on the item it
+read), so no write escapes it and no record lies about a write that did not commit. The actor
+comes from `current_actor`, which the host sets per request and per event delivery.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from roost.cloud.table import IndexSpec, TableSpec, encode_key
+from roost.cloud.table import MAX_ITEM_BYTES, IndexSpec, TableSpec, encode_key, item_size
 
 AUDIT = TableSpec(
     name="roost_audit",
@@ -52,8 +52,6 @@ def audit_item(
 def fit_audit(record: dict[str, Any], key: dict[str, Any]) -> dict[str, Any]:
     """An audit record that fits in 400 KB: when before+after do not, keep the key and the names
     of the changed attributes, marked `"truncated": True`, rather than failing the write."""
-    from roost.cloud.table import MAX_ITEM_BYTES, item_size
-
     if item_size(record) <= MAX_ITEM_BYTES:
         return record
     before, after = record["before"] or {}, record["after"] or {}
