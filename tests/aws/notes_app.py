@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from roost.cloud.errors import NotFound
 from roost.cloud.events import Event
-from roost.cloud.functions import App, Ctx, Uses
+from roost.cloud.functions import App, Cookie, Ctx, Reply, Uses
 from roost.cloud.mail import Message
 from roost.cloud.table import Put, TableSpec, attr
 
@@ -54,6 +54,16 @@ def read_note(ctx: Ctx, query: Filter, *, note_id: str) -> Note:
 @app.route("DELETE", "/notes/{note_id}", roles=["notes:editor"], uses=Uses(writes=[NOTES]))
 def delete_note(ctx: Ctx, *, note_id: str) -> None:
     ctx.tables.table(NOTES.name).delete({"pk": note_id})
+
+
+@app.route("PUT", "/notes/{note_id}/file", roles=["public"], max_body=16,
+           uses=Uses(blobs=["notes/"]))
+def attach(ctx: Ctx, body: bytes, *, note_id: str) -> Reply:
+    """A raw upload, stored as a blob; answers with a cookie."""
+    info = ctx.blobs.put(f"notes/{note_id}", body, content_type="text/plain")
+    return Reply(body={"size": info.size, "etag": info.etag}, status=201,
+                 headers={"location": f"/notes/{note_id}/file"},
+                 cookies=[Cookie("last_note", note_id, max_age=60)])
 
 
 @app.handler("notes.created", uses=Uses(reads=[NOTES], mail=True))

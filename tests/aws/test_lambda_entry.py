@@ -4,6 +4,7 @@ and the whole path from a route to an email in SES."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from email import policy
@@ -121,6 +122,22 @@ def test_the_access_cookie_signs_in_too(rt):
         "POST", "/notes", route="/notes", body={"text": "by cookie"},
         cookies=[f"roost_access={sign_in(rt, 'ann@example.com')}"]))
     assert out["statusCode"] == 201
+
+
+def test_a_raw_upload_lands_in_s3_with_its_limit(rt):
+    attach = rt.function("notes.attach")
+    event = http_event("PUT", "/notes/n1/file", route="/notes/{note_id}/file",
+                       path_params={"note_id": "n1"},
+                       headers={"content-type": "application/octet-stream"})
+    event.update(body=base64.b64encode(b"\x00binary\xff").decode(), isBase64Encoded=True)
+    out = handle_http(rt, attach, event)
+    assert out["statusCode"] == 201 and out["headers"]["location"] == "/notes/n1/file"
+    assert json.loads(out["body"])["size"] == 8
+    assert out["cookies"][0].startswith("last_note=n1;") and "HttpOnly" in out["cookies"][0]
+    assert rt.resources.blobs.read("notes/n1") == b"\x00binary\xff"
+    event.update(body=base64.b64encode(b"x" * 17).decode())
+    out = handle_http(rt, attach, event)
+    assert (out["statusCode"], json.loads(out["body"])["code"]) == (413, "too_large")
 
 
 def test_roles_and_not_found(rt):
