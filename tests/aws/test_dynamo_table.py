@@ -134,3 +134,17 @@ def test_the_tables_it_creates_match_the_declaration(dynamo_tables, dynamodb):
     ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     assert ttl["AttributeName"] == "expires_at"
     tables.create_tables()  # idempotent
+
+
+def test_empty_sort_bounds_need_no_call_dynamodb_would_refuse(dynamo_tables):
+    from roost.cloud.table import SortKey
+
+    tables = dynamo_tables([EVENTS])
+    events = tables.table(EVENTS.name)
+    events.put({"pk": "p", "sk": "a"})
+    assert events.query("p", sort=SortKey.between("", "")).items == []
+    assert [i["sk"] for i in events.query("p", sort=SortKey.between("", "b")).items] == ["a"]
+    assert [i["sk"] for i in events.query("p", sort=SortKey.gt("")).items] == ["a"]
+    assert events.query("p", sort=SortKey.le("")).items == []
+    assert [i["sk"] for i in events.query("p", sort=SortKey.begins_with("")).items] == ["a"]
+    assert events.query("").items == []

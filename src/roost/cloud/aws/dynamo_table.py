@@ -802,6 +802,8 @@ class DynamoTable:
             return False
         if sort.op in ("gt", "ge"):
             return None
+        if sort.args[1] in ("", b""):  # between "" and "": no key is that small
+            return False
         return SortKey.le(sort.args[1])  # between "" and high
 
     def scan(self, *, limit: int | None = None, cursor: str | None = None) -> Page:

@@ -136,7 +136,7 @@ class S3Blobs:
                                    code="too_large", max_bytes=max_bytes)
                 digest.update(chunk)
                 buffer += chunk
-                if len(buffer) >= PART_BYTES:
+                while len(buffer) >= PART_BYTES:
                     if upload is None:
                         upload = _Multipart(self, key, content_type)
                     upload.send(bytes(buffer[:PART_BYTES]))
