@@ -7,12 +7,12 @@ import csv
 import io
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import segno
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from roost.cloud.errors import Forbidden, Invalid, RoostError
+from roost.cloud.errors import Invalid, RoostError
 from roost.cloud.functions import USER, Ctx, Reply, Uses, redirect
 
 from . import api, app, booking, rules, store
@@ -98,15 +98,6 @@ class ExportQuery(Form):
     end: str = Field("", max_length=10)
 
 
-def same_site(ctx: Ctx) -> None:
-    """Refuse a form posted from another site (SameSite=Lax keeps cookies off most of them)."""
-    headers = {k.lower(): v for k, v in (ctx.request.headers if ctx.request else {}).items()}
-    origin = headers.get("origin")
-    if headers.get("sec-fetch-site") == "cross-site" or (
-            origin and origin != "null" and urlsplit(origin).netloc != headers.get("host")):
-        raise Forbidden("this form was sent from another site", code="cross_site_form")
-
-
 def safe_back(back: str, default: str) -> str:
     return back if back.startswith("/desks") and "//" not in back else default
 
@@ -164,7 +155,6 @@ def book_form(ctx: Ctx, body: BookForm) -> Any:
     """Book from the form; booking for today needs a confirmation first."""
     back = safe_back(body.back, "/desks")
     try:
-        same_site(ctx)
         booking.writable()
         req = NewBooking(office_id=body.office_id, day=body.day, parking=bool(body.parking),
                          reason=body.reason or None, email=body.email or None)
@@ -191,7 +181,6 @@ def book_form(ctx: Ctx, body: BookForm) -> Any:
 def waitlist_form(ctx: Ctx, body: BookForm) -> Any:
     """Queue for a full day; a cancellation books the first in line who fits."""
     try:
-        same_site(ctx)
         booking.writable()
         api.join_waitlist(ctx, api.WaitlistIn(office_id=body.office_id, day=body.day,
                                               parking=bool(body.parking)))
@@ -208,7 +197,6 @@ def waitlist_form(ctx: Ctx, body: BookForm) -> Any:
 def leave_queue_form(ctx: Ctx, body: BookForm) -> Any:
     """Leave a waitlist."""
     try:
-        same_site(ctx)
         booking.writable()
         api.leave_waitlist(ctx, office_id=body.office_id, day=body.day)
     except RoostError as exc:
@@ -221,7 +209,6 @@ def leave_queue_form(ctx: Ctx, body: BookForm) -> Any:
                     writes=[store.PEOPLE]))
 def default_office_form(ctx: Ctx, body: OfficeForm) -> Any:
     try:
-        same_site(ctx)
         api.set_default_office(ctx, DefaultOffice(office_id=body.office or None))
     except (RoostError, ValidationError) as exc:
         return Reply(body=_home(ctx, error=message_of(exc)), status=status_of(exc))
@@ -233,7 +220,6 @@ def default_office_form(ctx: Ctx, body: OfficeForm) -> Any:
                     writes=[store.COUNTERS, store.BOOKINGS], publishes=[booking.CANCELLED]))
 def cancel_form(ctx: Ctx, body: CancelForm, *, booking_id: str) -> Any:
     try:
-        same_site(ctx)
         booking.writable()
         booking.cancel(ctx, booking_id)
     except RoostError as exc:
@@ -335,7 +321,6 @@ def dashboard(ctx: Ctx, query: DashboardQuery) -> Any:
 def person_form(ctx: Ctx, body: PersonForm) -> Any:
     """Change a person's weekly quota (blank: the default) and auto-approval."""
     try:
-        same_site(ctx)
         booking.writable()
         quota = body.weekly_quota.strip()
         change = PersonChange(weekly_quota=int(quota) if quota else None,
@@ -402,7 +387,6 @@ def offices_page(ctx: Ctx) -> dict[str, Any]:
           uses=Uses(reads=[store.COUNTERS], writes=[store.OFFICES]))
 def office_form(ctx: Ctx, body: OfficeEditForm) -> Any:
     try:
-        same_site(ctx)
         data = OfficeIn(id=body.id, name=body.name, tz=body.tz, desk_quota=body.desk_quota,
                         parking_quota=body.parking_quota,
                         floors=[f.strip() for f in body.floors.split(",") if f.strip()])
@@ -420,7 +404,6 @@ def office_form(ctx: Ctx, body: OfficeEditForm) -> Any:
           uses=Uses(reads=[store.COUNTERS], writes=[store.OFFICES]))
 def override_form(ctx: Ctx, body: OverrideForm) -> Any:
     try:
-        same_site(ctx)
         saved = api.add_override(ctx, QuotaOverrideIn(
             start=body.start, end=body.end, desk_quota=body.desk_quota,
             parking_quota=body.parking_quota, note=body.note), office_id=body.office_id)
@@ -435,7 +418,6 @@ def override_form(ctx: Ctx, body: OverrideForm) -> Any:
 def import_form(ctx: Ctx, body: ImportForm) -> Any:
     """Create or change offices from a pasted TOML file (`[[office]]` tables)."""
     try:
-        same_site(ctx)
         done = api.import_offices(ctx, body.toml.encode())
     except RoostError as exc:
         return Reply(body=_offices(ctx, error=message_of(exc)), status=exc.status)
