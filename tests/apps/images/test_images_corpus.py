@@ -76,5 +76,6 @@ def test_awkward_files_are_all_processed(host):
         got = host.image(ids[name], ANA).json()
         assert got["status"] == "processed", (name, got)
         assert (got["width"], got["height"]) == size, name
+        assert got["frames"] == (4 if name == "animated GIF" else 1), name
         for v in got["variants"]:
             assert v["width"] >= 1 and v["height"] >= 1 and v["bytes"] > 0, (name, v)

@@ -11,6 +11,7 @@ import struct
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError, features
 
@@ -27,6 +28,7 @@ _SWAPS = {5, 6, 7, 8}
 _NO_ALPHA = {"jpeg"}
 
 
+@cache
 def supported_formats() -> frozenset[str]:
     """What this Pillow build decodes (AVIF when built with libavif; HEIF needs a plug-in)."""
     names = {"JPEG", "PNG", "GIF", "WEBP"}

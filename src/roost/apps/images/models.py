@@ -75,6 +75,7 @@ class ImageOut(BaseModel):
     content_type: str
     width: int
     height: int
+    frames: int = Field(1, description="an animated image's frame count; variants are stills")
     bytes: int
     received_at: str
     expires_at: str

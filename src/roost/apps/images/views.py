@@ -55,6 +55,7 @@ def image_out(ctx: Ctx, item: Mapping[str, Any], *, links: bool = True) -> Image
     return ImageOut(
         id=item["id"], owner=item["owner"], source=item["source"], status=item["status"],
         content_type=item["content_type"], width=item["width"], height=item["height"],
-        bytes=item["bytes"], received_at=item["received_at"], expires_at=item["expires_at"],
+        frames=item.get("frames", 1), bytes=item["bytes"], received_at=item["received_at"],
+        expires_at=item["expires_at"],
         processed_at=item.get("processed_at"), processing_ms=item.get("processing_ms"),
         reason=item.get("reason"), variants=variants)
