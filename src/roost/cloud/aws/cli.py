@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Deploy to AWS: generate the SAM/CloudFormation template.",
+app = typer.Typer(help="Deploy to AWS: the SAM/CloudFormation template and the code package.",
                   no_args_is_help=True)
 
 
@@ -50,3 +50,23 @@ def template(
     else:
         out.write_text(text + "\n")
         typer.echo(f"wrote {out} ({len(registry.functions())} functions)", err=True)
+
+
+@app.command()
+def package(
+    out: Annotated[Path, typer.Option("--out", "-o")] = Path("dist/roost-lambda.zip"),
+    arch: Annotated[str, typer.Option(help="arm64 or x86_64")] = "arm64",
+    python: Annotated[str, typer.Option(help="Lambda's Python version")] = "3.13",
+    deps: Annotated[bool, typer.Option(help="include the dependencies")] = True,
+) -> None:
+    """Build the Lambda code package the template points to (CodeUri)."""
+    from roost.cloud.aws.package import PackageError, build_package
+
+    try:
+        built = build_package(out, arch=arch, python=python, deps=deps)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except PackageError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"wrote {built} ({built.stat().st_size // 1024} KiB)", err=True)
