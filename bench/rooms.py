@@ -158,28 +158,48 @@ def bench_vacancy(work: Path) -> list[tuple[Any, ...]]:
             out.append((time.perf_counter() - t) * 1000)
         return out
 
+    from roost.apps.rooms import api
+    from roost.apps.rooms.models import Vacancy, VacancyQuery
+
+    fn = rt.registry.function("rooms.vacancy")
+    query = VacancyQuery(day=day.date())
+
+    def inside(n: int) -> list[float]:
+        """The function and the JSON of its answer: the server's own time, without HTTP."""
+        out = []
+        for _ in range(n):
+            t = time.perf_counter()
+            answer = api.vacancy_of(fn.context(rt.resources), query)
+            Vacancy.model_dump_json(answer)
+            out.append((time.perf_counter() - t) * 1000)
+        return out
+
     timings("/bench/ping", 20)
-    base, vac = [], []
-    for _ in range(3):  # interleaved rounds: a noisy neighbour hurts both alike
+    base, vac, own = [], [], []
+    for _ in range(3):  # interleaved rounds: a noisy neighbour hurts all alike
         base += timings("/bench/ping", 100)
         vac += timings(url, 40)
+        own += inside(40)
     rt.close()
     return [("GET /bench/ping (constant)", pct(base, 50), pct(base, 95), 1.0),
             (f"GET /rooms/vacancy, {ROOMS} rooms", pct(vac, 50), pct(vac, 95),
-             pct(vac, 95) / pct(base, 95))]
+             pct(vac, 95) / pct(base, 95)),
+            ("vacancy function + JSON (no HTTP)", pct(own, 50), pct(own, 95),
+             pct(own, 95) / pct(base, 95))]
 
 
 # --------------------------------------------------------------------------- 2. throughput
 
 
-def bench_create(work: Path, per_client: int, clients: int = 32) -> list[tuple[Any, ...]]:
+def bench_create(work: Path, per_client: int, *, worker: bool, clients: int = 32
+                 ) -> list[tuple[Any, ...]]:
     import httpx
 
     sys.path.insert(0, str(ROOT / "tests"))
     from roost.apps.rooms import store
     from support.server import serve_roost
 
-    data = work / "create"
+    data = work / f"create-{worker}"
     rt = runtime_on(data / "var")
     store.put_rooms(rt.tables, [room(i, opens="00:00", closes="23:59",
                                      weekdays=list(range(7)), max_minutes=60)
@@ -210,7 +230,8 @@ def bench_create(work: Path, per_client: int, clients: int = 32) -> list[tuple[A
             return (clients * per_client) / (time.perf_counter() - t0), lat
 
     env = {"ROOST_APPS": "rooms,bench.rooms", "ROOST_SECRET": SECRET,
-           "ROOST_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT)}
+           "ROOST_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT),
+           "ROOST_RUN_WORKER": "true" if worker else "false"}
     os.environ["PYTHONPATH"] = str(ROOT)
     with serve_roost(data, env) as base_url:
         asyncio.run(run(base_url, "/bench/constant", 0))  # warm up
@@ -225,15 +246,22 @@ def bench_create(work: Path, per_client: int, clients: int = 32) -> list[tuple[A
 
 
 def main() -> None:
-    per_client = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    """`bench/rooms.py [bookings_per_client] [create|vacancy]` (both by default)."""
+    per_client = int(sys.argv[1]) if len(sys.argv) > 1 else 25
+    only = sys.argv[2] if len(sys.argv) > 2 else None
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        rows = bench_create(work, per_client)
-        print("\nbooking creation through HTTP, 32 concurrent clients "
-              f"({32 * per_client} requests per round)")
-        print(f"{'endpoint':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}")
-        for name, r, p50, p99, ratio in rows:
-            print(f"{name:34} {r:8.0f} {p50:8.1f} {p99:8.1f} {ratio:6.2f}")
+        for worker in (False, True) if only in (None, "create") else ():
+            rows = bench_create(work, per_client, worker=worker)
+            where = ("mails sent by the dispatcher inside the same server" if worker else
+                     "mails left to `roost worker`, not running")
+            print(f"\nbooking creation through HTTP, 32 concurrent clients, {where} "
+                  f"({32 * per_client} requests per round, best of 2)")
+            print(f"{'endpoint':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}")
+            for name, r, p50, p99, ratio in rows:
+                print(f"{name:34} {r:8.0f} {p50:8.1f} {p99:8.1f} {ratio:6.2f}")
+        if only == "create":
+            return
         vac = bench_vacancy(work)
         print(f"\nvacancy of one day, {ROOMS} rooms, {BOOKINGS:,} bookings stored (in-process)")
         print(f"{'endpoint':34} {'p50 ms':>8} {'p95 ms':>8} {'p95 ratio':>10}")

@@ -9,6 +9,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from typing_extensions import TypedDict
 
 ROOM_ID = r"^[a-z0-9][a-z0-9-]{0,39}$"
 _TAG = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,29}$")
@@ -218,7 +219,11 @@ class BlockingList(BaseModel):
     blockings: list[Blocking]
 
 
-class RoomSummary(BaseModel):
+# Vacancy answers hold thousands of stretches built from validated, stored records: they are
+# TypedDicts, so the answer is serialised straight from plain dicts (no model per stretch).
+
+
+class RoomSummary(TypedDict):
     """A room as vacancy lists it; `GET /rooms/rooms` has the whole description."""
 
     id: str
@@ -230,15 +235,15 @@ class RoomSummary(BaseModel):
     equipment: list[str]
 
 
-class Stretch(BaseModel):
+class Stretch(TypedDict):
     """A stretch of time in UTC, as "2026-01-05T10:00:00Z" (the busy ones name the booking)."""
 
     start: str
     end: str
-    code: str | None = None
+    code: str | None
 
 
-class RoomVacancy(BaseModel):
+class RoomVacancy(TypedDict):
     room: RoomSummary
     day: date
     busy: list[Stretch]

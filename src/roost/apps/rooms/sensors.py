@@ -112,7 +112,7 @@ def utilisation(ctx: Ctx, query: UtilisationQuery) -> Utilisation:
     for r in sorted(rooms, key=lambda r: (r["site"], r["name"])):
         hours = round(booked[r["id"]], 2)
         used = round(rules.occupied_minutes(sorted(seen[r["id"]])) / 60, 2)
-        out.append(RoomUse(room=RoomSummary.model_validate({k: r[k] for k in SUMMARY}),
+        out.append(RoomUse(room=RoomSummary(**{k: r[k] for k in SUMMARY}),  # type: ignore[typeddict-item]
                            booked_hours=hours, occupied_hours=used,
                            ratio=round(used / hours, 2) if hours else None))
     return Utilisation(rooms=out)
