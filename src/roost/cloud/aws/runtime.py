@@ -19,7 +19,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,23 @@ from roost.cloud.clock import Clock, SystemClock
 from roost.cloud.events import OUTBOX
 from roost.cloud.functions import App, Function, Registry, Resources
 from roost.cloud.table import TableSpec
+
+
+class LazyClient:
+    """A boto3 client made on first use: creating one loads its service model (tens to hundreds
+    of milliseconds), which a function that never touches S3 or SES should not pay at start."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._make()
+        return getattr(self._client, name)
 
 
 @dataclass
@@ -85,7 +103,7 @@ def aws_runtime(
 
     def client(service: str) -> Any:
         if service not in made:
-            made[service] = aws_client(service)
+            made[service] = LazyClient(lambda: aws_client(service))
         return made[service]
 
     registry = Registry(apps if apps is not None else _apps(env))
