@@ -156,8 +156,7 @@ def _answer(fn: Function, result: Any) -> dict[str, Any]:
     if reply.cookies:
         out["cookies"] = [_set_cookie(c, secure=True) for c in reply.cookies]
     body = reply.body
-    if status == 204 or (body is None and fn.response_model is None):
-        out["statusCode"] = 204 if body is None and status < 300 else status
+    if status == 204 or body is None:  # declared `-> None` routes are 204 (the registry's rule)
         return out
     if fn.response_model is not None and body is not None:
         content = TypeAdapter(fn.response_model).dump_python(body, mode="json")
