@@ -12,15 +12,14 @@ from email.parser import BytesParser
 from typing import Any
 
 import pytest
+from lambda_events import http_event, sign_in, sqs_event, stream_event
 from notes_app import NOTES, app
 
-from roost.cloud.aws.dynamo_values import to_item
 from roost.cloud.aws.lambda_entry import handle_http, handle_outbox, handle_sqs
-from roost.cloud.aws.runtime import AwsRuntime, aws_runtime
+from roost.cloud.aws.runtime import aws_runtime
 from roost.cloud.events import OUTBOX
 from roost.cloud.identity import Grant
 from support.moto_server import bucket, client, ses_messages
-from support.tokens import access_token
 
 SENDER = "roost@example.com"
 
@@ -39,35 +38,8 @@ def rt(clock) -> Any:
     runtime.resources.tables.delete_tables()
 
 
-def http_event(method: str, path: str, *, route: str, body: Any = None, token: str | None = None,
-               path_params: dict[str, str] | None = None, query: dict[str, str] | None = None,
-               headers: dict[str, str] | None = None, cookies: list[str] | None = None
-               ) -> dict[str, Any]:
-    """An API Gateway HTTP API request, payload format 2.0, as Lambda receives it."""
-    hdrs = {"host": "abc123.execute-api.eu-central-1.amazonaws.com",
-            "content-type": "application/json", "user-agent": "curl/8.5.0", **(headers or {})}
-    if token:
-        hdrs["authorization"] = f"Bearer {token}"
-    return {
-        "version": "2.0", "routeKey": f"{method} {route}", "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": hdrs, "queryStringParameters": query, "pathParameters": path_params,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "abc123", "domainName": hdrs["host"],
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "203.0.113.7", "userAgent": "curl/8.5.0"},
-            "requestId": "JKJaXmPLvHcESHA=", "routeKey": f"{method} {route}", "stage": "$default",
-            "time": "05/Jan/2026:09:00:00 +0000", "timeEpoch": 1767603600000},
-        "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
-        **({"cookies": cookies} if cookies else {}),
-    }
 
 
-def sign_in(rt: AwsRuntime, email: str, *grants: Grant) -> str:
-    identity = rt.resources.identity
-    for g in grants:
-        identity.grant(email, g, by="test")
-    return access_token(identity, email)
 
 
 def test_a_route_writes_and_answers_as_declared(rt):
@@ -158,25 +130,8 @@ def test_roles_and_not_found(rt):
 
 
 
-def _stream_event(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """The outbox table's DynamoDB stream (NEW_IMAGE) as Lambda receives it."""
-    return {"Records": [{
-        "eventID": f"ev{i}", "eventName": "INSERT", "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "eu-central-1",
-        "dynamodb": {"Keys": to_item({"pk": it["pk"], "sk": it["sk"]}),
-                     "NewImage": to_item(it), "SequenceNumber": str(100 + i),
-                     "SizeBytes": 200, "StreamViewType": "NEW_IMAGE"},
-        "eventSourceARN": "arn:aws:dynamodb:eu-central-1:123456789012:table/x/stream/2026"}
-        for i, it in enumerate(items)]}
 
 
-def _sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"Records": [{
-        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1767603600000"},
-        "messageAttributes": {}, "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:q", "awsRegion": "eu-central-1",
-    } for m in messages]}
 
 
 def test_route_to_stream_to_queue_to_handler_to_ses(rt):
@@ -191,7 +146,7 @@ def test_route_to_stream_to_queue_to_handler_to_ses(rt):
     pending = [e for e in outbox.query("pending").items if e["type"].startswith("notes.")]
     assert [e["type"] for e in pending] == ["notes.created"]
 
-    assert handle_outbox(rt, _stream_event(pending)) == {"batchItemFailures": []}
+    assert handle_outbox(rt, stream_event(pending)) == {"batchItemFailures": []}
     assert [e for e in outbox.query("pending").items if e["type"].startswith("notes.")] == []
     queue = rt.queue_urls["notes.mail_readers"]
     messages = client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
@@ -199,12 +154,12 @@ def test_route_to_stream_to_queue_to_handler_to_ses(rt):
     assert len(messages) == 1
 
     handler = rt.function("notes.mail_readers")
-    assert handle_sqs(rt, handler, _sqs_event(messages)) == {"batchItemFailures": []}
+    assert handle_sqs(rt, handler, sqs_event(messages)) == {"batchItemFailures": []}
     [raw] = ses_messages(to)
     mail = BytesParser(policy=policy.default).parsebytes(raw)
     assert mail["Subject"] == "A new note"
     assert mail.get_body(("plain",)).get_content().strip() == "Lunch at noon"
-    assert handle_sqs(rt, handler, _sqs_event(messages)) == {"batchItemFailures": []}
+    assert handle_sqs(rt, handler, sqs_event(messages)) == {"batchItemFailures": []}
     assert len(ses_messages(to)) == 1, "a redelivered event mails once (idempotency key)"
 
 
@@ -215,6 +170,6 @@ def test_one_failing_record_fails_alone(rt):
             "id": "01JGZ0000000000000000000A1", "at": "2026-01-05T09:00:00+00:00", "actor": "u"}
     bad = {**good, "data": {"id": "gone", "to": "x@example.com"},
            "id": "01JGZ0000000000000000000A2"}
-    event = _sqs_event([{"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": json.dumps(b),
+    event = sqs_event([{"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": json.dumps(b),
                          "MD5OfBody": "x"} for i, b in enumerate([good, bad])])
     assert handle_sqs(rt, handler, event) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
