@@ -12,12 +12,16 @@ app = App("rooms", "Rooms", tables=TABLES,
 
 from . import (  # noqa: E402, F401  (they declare on `app`)
     api,
+    approvals,
     blockings,
+    catalog,
     demo,
     events,
     feeds,
     pages,
     sensors,
+    series,
+    vacancy,
 )
 
 __all__ = ["app"]

@@ -16,7 +16,7 @@ from roost.cloud.errors import Forbidden, Invalid, RoostError
 from roost.cloud.functions import USER, Ctx, Reply, Uses, redirect
 from roost.cloud.table import Item
 
-from . import api, app, rules, sensors, store
+from . import api, app, approvals, catalog, rules, sensors, store, vacancy
 from .api import ADMINS, CANCELLING, CHANGING, CREATING
 from .models import BookingIn, BookingPatch, RoomIn, UtilisationQuery
 from .rules import Hours
@@ -122,7 +122,7 @@ def grid(ctx: Ctx, query: GridQuery) -> dict[str, Any]:
     """Which rooms are free when: click a free half hour to book it."""
     day = query.day or ctx.now().date()
     rooms = [r for r in store.all_rooms(ctx.tables)
-             if api._matches(r, query.site or None, query.capacity, [])]
+             if vacancy.matches(r, query.site or None, query.capacity, [])]
     rooms.sort(key=lambda r: (r["site"], r["name"]))
     sites = sorted({r["site"] for r in store.all_rooms(ctx.tables)})
     columns, rows = _grid(ctx, day, rooms)
@@ -202,7 +202,7 @@ def _detail(ctx: Ctx, code: str, **extra: Any) -> dict[str, Any]:
     open_ = b["status"] in ("booked", "pending") and rules.unstamp(b["end"]) > ctx.now()
     return {"title": b["title"], "b": _view(b), "may_change": may and open_,
             "may_check_in": api.may_check_in(ctx, b),
-            "may_decide": b["status"] == "pending" and api.is_manager(ctx, b["room_id"]),
+            "may_decide": b["status"] == "pending" and approvals.is_manager(ctx, b["room_id"]),
             "attendees_text": ", ".join(b["attendees"]), **extra}
 
 
@@ -292,7 +292,7 @@ def add_room_page(ctx: Ctx, body: RoomForm) -> Any:
                           opens=body.opens, closes=body.closes)  # type: ignore[arg-type]
         except ValidationError as exc:
             raise _problem(exc) from exc
-        api.add_room(ctx, room)
+        catalog.add_room(ctx, room)
     except RoostError as exc:
         return Reply(body=_admin(ctx, error=exc.message, form=body), status=exc.status)
     return redirect("/rooms/admin")
@@ -318,7 +318,8 @@ class DecisionForm(BaseModel):
 
 
 def _pending_page(ctx: Ctx, **extra: Any) -> dict[str, Any]:
-    items = [b for b in store.pending_bookings(ctx.tables) if api.is_manager(ctx, b["room_id"])]
+    items = [b for b in store.pending_bookings(ctx.tables)
+             if approvals.is_manager(ctx, b["room_id"])]
     return {"title": "Waiting for you", "bookings": [_view(b) for b in items], **extra}
 
 
@@ -336,7 +337,7 @@ def accept_page(ctx: Ctx, body: DecisionForm, *, code: str) -> Any:
     """Accept, then back to the list."""
     try:
         check_same_site(ctx)
-        api.accept(ctx, code, body.reason)
+        approvals.accept(ctx, code, body.reason)
     except RoostError as exc:
         return Reply(body=_pending_page(ctx, error=exc.message), status=exc.status)
     return redirect("/rooms/approvals")
@@ -349,7 +350,7 @@ def reject_page(ctx: Ctx, body: DecisionForm, *, code: str) -> Any:
     """Reject, then back to the list."""
     try:
         check_same_site(ctx)
-        api.reject(ctx, code, body.reason)
+        approvals.reject(ctx, code, body.reason)
     except RoostError as exc:
         return Reply(body=_pending_page(ctx, error=exc.message), status=exc.status)
     return redirect("/rooms/approvals")

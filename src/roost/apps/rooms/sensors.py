@@ -14,7 +14,7 @@ from roost.cloud.errors import Invalid, Unauthorized
 from roost.cloud.functions import PUBLIC, Ctx, Uses
 
 from . import app, rules, store
-from .api import ADMINS, SUMMARY, _matches
+from .api import ADMINS
 from .models import (
     ReadingBatch,
     ReadingsTaken,
@@ -27,6 +27,7 @@ from .models import (
 )
 from .rules import Hours
 from .store import BOOKINGS, DAYS, READINGS, ROOMS, SENSORS
+from .vacancy import SUMMARY, matches
 
 SECRET_HEADER = "x-sensor-secret"
 FUTURE_SLACK = timedelta(minutes=5)
@@ -96,7 +97,7 @@ def post_readings(ctx: Ctx, body: ReadingBatch, *, sensor_id: str) -> ReadingsTa
                                                                          READINGS]))
 def utilisation(ctx: Ctx, query: UtilisationQuery) -> Utilisation:
     """Booked against occupied hours per room over up to 31 days (UTC days for readings)."""
-    rooms = [r for r in store.all_rooms(ctx.tables) if _matches(r, query.site, 1, [])]
+    rooms = [r for r in store.all_rooms(ctx.tables) if matches(r, query.site, 1, [])]
     booked: dict[str, float] = defaultdict(float)
     seen: dict[str, list[tuple[datetime, bool]]] = defaultdict(list)
     day = query.first_day
