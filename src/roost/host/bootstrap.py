@@ -205,7 +205,7 @@ def bootstrap(
                              allowed_email_pattern=settings.allowed_email_pattern,
                              email_case_sensitive=settings.email_case_sensitive,
                              admin_emails=settings.admin_emails)
-    dispatcher = LocalDispatcher(tables, clock=clock)
+    dispatcher = LocalDispatcher(tables, clock=clock, lease=settings.event_lease_seconds)
     scheduler = Scheduler(tables, clock=clock, notify=dispatcher.notify)
     runtime = Runtime(settings=settings, clock=clock, registry=registry, tables=tables,
                       blobs=blobs, mailer=mailer, identity=identity, dispatcher=dispatcher,

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         "auto", description="auto: console on a terminal, JSON otherwise")
     run_worker: bool = Field(True, description="run the dispatcher and scheduler inside "
                              "`roost serve` (off when a `roost worker` runs them)")
+    event_lease_seconds: float = Field(
+        60.0, gt=0, description="how long a claimed event delivery is held; one claimed by a "
+        "process that died is retried after this (longer than your slowest handler)")
 
     @field_validator("admin_emails", "apps", mode="before")
     @classmethod
