@@ -56,8 +56,7 @@ def _check_function(template: dict[str, Any], fn: Function) -> None:
     tid = lambda name: logical_id("Table", name)  # noqa: E731
     readable = {tid(t) for t in uses.readable}
     writable = {tid(t) for t in uses.writes}
-    audited = {tid(AUDIT.name)} if any(s.audit for a in [fn.app] for s in _specs(fn)
-                                       if s.name in uses.writes) else set()
+    audited = {tid(AUDIT.name)} if any(SPECS[t].audit for t in uses.writes) else set()
     outbox = {tid(OUTBOX.name)} if uses.publishes else set()
     mail = {tid("roost_mail_sent")} if uses.mail else set()
     identity = {tid(s.name) for s in IDENTITY_TABLES}
@@ -89,22 +88,13 @@ def _check_function(template: dict[str, Any], fn: Function) -> None:
                         identity if fn.app in IDENTITY_APPS else set()), (fn.name, table)
 
 
-def _specs(fn: Function):
-    return [s for a in _registry_apps() for s in a.tables]
-
-
-_APPS: list[Any] = []
-
-
-def _registry_apps() -> list[Any]:
-    if not _APPS:
-        _APPS.extend([*installed_apps(), notes])
-    return _APPS
+SPECS: dict[str, Any] = {}  # every table of the registry under test, by name
 
 
 @pytest.fixture(scope="module")
 def everything() -> tuple[Registry, dict[str, Any]]:
-    registry = Registry(_registry_apps())
+    registry = Registry([*installed_apps(), notes])
+    SPECS.update((s.name, s) for s in registry.table_specs())
     return registry, build_template(registry)
 
 
