@@ -102,3 +102,25 @@ def test_check_in_and_approval_and_utilisation_pages(atlas):
                            headers=atlas.as_(ADMIN))
     assert use.status_code == 200 and "Boreal" in use.text
     assert atlas.client.get("/rooms/admin/utilisation", headers=mo).status_code == 403
+
+
+def test_rooms_admins_switch_a_room_off_and_its_approval_on(atlas):
+    h = atlas.as_(ADMIN)
+    page = atlas.client.get("/rooms/admin", headers=h).text
+    assert 'aria-label="Bookable Atlas: turn off"' in page
+    r = atlas.client.post("/rooms/admin/rooms/atlas/switch", headers=h,
+                          data={"name": "active", "value": "off"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert atlas.book("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z").json()["code"] == \
+        "room_inactive"
+    atlas.client.post("/rooms/admin/rooms/atlas/switch", headers=h,
+                      data={"name": "active", "value": "on"})
+    atlas.client.post("/rooms/admin/rooms/atlas/switch", headers=h,
+                      data={"name": "requires_approval", "value": "on"})
+    assert atlas.book("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z").json()["status"] == \
+        "pending"
+    bad = atlas.client.post("/rooms/admin/rooms/atlas/switch", headers=h,
+                            data={"name": "capacity", "value": "on"})
+    assert bad.status_code == 422
+    assert atlas.client.post("/rooms/admin/rooms/atlas/switch", headers=atlas.as_(ANA),
+                             data={"name": "active", "value": "off"}).status_code == 403

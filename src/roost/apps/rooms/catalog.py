@@ -90,3 +90,13 @@ def import_rooms(ctx: Ctx, body: bytes) -> Imported:
         store.put_rooms(ctx.tables, items[n:n + 50])
     return Imported(created=[i for i in ids if i not in known],
                     replaced=[i for i in ids if i in known])
+
+
+def set_flag(ctx: Ctx, room_id: str, name: str, value: bool) -> Item:
+    """Switch a room's `active` or `requires_approval`; existing bookings stay."""
+    if name not in ("active", "requires_approval"):
+        raise Invalid(f"{name!r} is not a switch of a room", code="unknown_switch")
+    item = {k: v for k, v in store.room(ctx.tables, room_id).items() if k != "pk"}
+    item[name] = value
+    store.put_room(ctx.tables, item)
+    return item

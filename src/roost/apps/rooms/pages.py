@@ -268,6 +268,23 @@ class RoomForm(BaseModel):
     closes: str = Field("18:00", max_length=5)
 
 
+class SwitchForm(BaseModel):
+    name: str = Field("", max_length=40)
+    value: str = Field("", max_length=5)
+
+
+@app.page("/rooms/admin/rooms/{room_id}/switch", method="POST", roles=[ADMINS],
+          template="rooms_admin.html", uses=Uses(writes=[ROOMS]))
+def switch_room_page(ctx: Ctx, body: SwitchForm, *, room_id: str) -> Any:
+    """Turn a room on or off, or its need for approval; then back to the list."""
+    try:
+        check_same_site(ctx)
+        catalog.set_flag(ctx, room_id, body.name, body.value == "on")
+    except RoostError as exc:
+        return Reply(body=_admin(ctx, error=exc.message), status=exc.status)
+    return redirect("/rooms/admin")
+
+
 def _admin(ctx: Ctx, **extra: Any) -> dict[str, Any]:
     rooms = sorted(store.all_rooms(ctx.tables), key=lambda r: (r["site"], r["name"]))
     return {"title": "Rooms admin", "rooms": rooms, **extra}
