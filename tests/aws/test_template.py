@@ -142,7 +142,18 @@ def test_tables_buckets_and_queues_are_safe_by_default():
     queue = res[logical_id("Queue", "notes.mail_readers")]["Properties"]
     assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
     assert logical_id("DeadAlarm", "notes.mail_readers") in res
-    assert logical_id("Errors", "notes.create_note") in res
+    assert res["FunctionErrors"]["Properties"]["MetricName"] == "Errors"
+
+
+def test_every_app_fits_one_stack(everything):
+    """CloudFormation takes 500 resources per stack; SAM adds a permission per API route and an
+    event source mapping per queue or stream consumer, plus the API's stage."""
+    _, template = everything
+    functions = [r for r in template["Resources"].values()
+                 if r["Type"] == "AWS::Serverless::Function"]
+    expanded = len(template["Resources"]) + sum(len(f["Properties"]["Events"])
+                                                for f in functions) + 2
+    assert expanded <= 500, expanded
 
 
 def test_images_keep_blobs_seven_days(everything):

@@ -77,7 +77,7 @@ def _alarm(description: str, namespace: str, metric: str, dimension: dict[str, A
            threshold: int = 1) -> dict[str, Any]:
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": {
         "AlarmDescription": description, "Namespace": namespace, "MetricName": metric,
-        "Dimensions": [dimension], "Statistic": "Maximum" if namespace == "AWS/SQS" else "Sum",
+        "Dimensions": [dimension], "Statistic": "Maximum",
         "Period": 300, "EvaluationPeriods": 1, "Threshold": threshold,
         "ComparisonOperator": "GreaterThanOrEqualToThreshold",
         "TreatMissingData": "notBreaching",
@@ -174,11 +174,17 @@ def build_template(
             "Environment": {"Variables": {"ROOST_FUNCTION": fn.name,
                                           "ROOST_APPS": _app_module(fn)}},
             "Events": events}}
-        resources[logical_id("Errors", fn.name)] = _alarm(
-            f"{fn.name}: errors", "AWS/Lambda", "Errors",
-            {"Name": "FunctionName", "Value": {"Ref": fid}})
 
     resources.update(_dispatcher(registry, specs, queues))
+    # One alarm on every function's errors: a CloudFormation stack holds at most 500 resources
+    # (after SAM adds a permission or an event source mapping per function), so an alarm per
+    # function does not fit six apps. The metric without dimensions sums the region's functions.
+    resources["FunctionErrors"] = {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+        "AlarmDescription": "Lambda functions raised errors (see each function's log group)",
+        "Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum", "Period": 300,
+        "EvaluationPeriods": 1, "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching", "AlarmActions": [{"Ref": "Alarms"}]}}
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
@@ -262,7 +268,4 @@ def _dispatcher(registry: Registry, specs: Mapping[str, Any],
                 "StartingPosition": "TRIM_HORIZON", "BatchSize": 50,
                 "MaximumRetryAttempts": 10, "BisectBatchOnFunctionError": True,
                 "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}}},
-        "ErrorsOutboxDispatcher": _alarm("the outbox dispatcher: errors", "AWS/Lambda", "Errors",
-                                         {"Name": "FunctionName",
-                                          "Value": {"Ref": "FnOutboxDispatcher"}}),
     }
