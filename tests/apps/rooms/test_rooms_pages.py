@@ -124,3 +124,16 @@ def test_rooms_admins_switch_a_room_off_and_its_approval_on(atlas):
     assert bad.status_code == 422
     assert atlas.client.post("/rooms/admin/rooms/atlas/switch", headers=atlas.as_(ANA),
                              data={"name": "active", "value": "off"}).status_code == 403
+
+
+def test_the_grid_of_today_lists_rooms_free_now(atlas):
+    atlas.add_room(id="boreal", name="Boreal", capacity=12)
+    atlas.book("2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z")  # Atlas is taken now
+    atlas.at("2026-01-05T09:02:30+00:00")
+    page = atlas.client.get("/rooms?day=2026-01-05", headers=atlas.as_(ANA)).text
+    free = page[page.index('data-testid="free-now"'):page.index("</ul>",
+                                                                page.index("free-now"))]
+    assert "Boreal" in free and "Atlas" not in free
+    assert "/rooms/book?room=boreal&amp;start=2026-01-05T09%3A05" in free
+    assert 'data-testid="free-now"' not in atlas.client.get(
+        "/rooms?day=2026-01-06", headers=atlas.as_(ANA)).text

@@ -18,7 +18,7 @@ from roost.cloud.table import Item
 
 from . import api, app, approvals, catalog, rules, sensors, store, vacancy
 from .api import ADMINS, CANCELLING, CHANGING, CREATING
-from .models import BookingIn, BookingPatch, RoomIn, UtilisationQuery
+from .models import BookingIn, BookingPatch, FreeQuery, RoomIn, UtilisationQuery
 from .rules import Hours
 from .store import BOOKINGS, DAYS, QUOTAS, READINGS, ROOMS
 
@@ -126,7 +126,20 @@ def grid(ctx: Ctx, query: GridQuery) -> dict[str, Any]:
     rooms.sort(key=lambda r: (r["site"], r["name"]))
     sites = sorted({r["site"] for r in store.all_rooms(ctx.tables)})
     columns, rows = _grid(ctx, day, rooms)
-    return {"title": "Rooms", "day": day, "prev": day - timedelta(days=1),
+    now = ctx.now()
+    free_now = []
+    if day == now.date():
+        # Starts on the next 5 minutes, so the booking form accepts it.
+        start = now + timedelta(minutes=-now.minute % 5, seconds=-now.second,
+                                microseconds=-now.microsecond)
+        start = start if start >= now else start + timedelta(minutes=5)
+        for r in vacancy.free_rooms(ctx, FreeQuery(start=start, minutes=30,
+                                                   capacity=query.capacity,
+                                                   site=query.site or None)):
+            local = start.astimezone(Hours(tz=r["tz"]).zone)
+            free_now.append({"room": r, "href": "/rooms/book?" + urlencode(
+                {"room": r["id"], "start": f"{local:%Y-%m-%dT%H:%M}"})})
+    return {"title": "Rooms", "day": day, "free_now": free_now, "prev": day - timedelta(days=1),
             "next": day + timedelta(days=1), "columns": columns, "rows": rows,
             "sites": sites, "site": query.site, "capacity": query.capacity,
             "is_admin": api.is_admin(ctx),
