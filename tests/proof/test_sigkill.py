@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from proof_helpers import ADMIN, SECRET, quiet_logs
-from proof_process import roost_command, roost_env, roost_server
+from proof_process import roost_command, roost_env, roost_server, users_and_grants
 
 from roost.cloud.events import OUTBOX
 from roost.cloud.local.identity import SIGNUP_EVENT
@@ -170,20 +170,6 @@ def _drain(settings: Settings) -> list[str]:
             time.sleep(0.25)
 
 
-def _users(client: httpx.Client, admin: dict[str, str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    cursor: str | None = None
-    while True:
-        page = client.get("/admin/users", headers=admin,
-                          params={"limit": 100, **({"cursor": cursor} if cursor else {})})
-        assert page.status_code == 200, page.text
-        body = page.json()
-        out.update({u["email"]: u["grants"] for u in body["users"]})
-        cursor = body.get("cursor")
-        if not cursor:
-            return out
-
-
 def _mailed_to(outbox: Path) -> set[str]:
     found: set[str] = set()
     for path in outbox.glob("*.eml"):
@@ -230,7 +216,7 @@ def test_sigkill_under_write_load_loses_no_acknowledged_write(tmp_path):
             for booking in acked.desks:
                 r = client.get(f"/desks/bookings/{booking}", headers=admin)
                 assert r.status_code == 200, f"desk booking {booking} lost: {r.text}"
-            users = _users(client, admin)
+            users = users_and_grants(client, admin)
             for who in acked.grants:
                 assert "rooms:admin:*" in users.get(who, []), f"grant to {who} lost"
             for refresh in acked.sessions:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import roost.apps
 from roost.cloud.audit import AUDIT, current_actor
 from roost.cloud.blobs import Blobs
 from roost.cloud.clock import Clock, SystemClock
-from roost.cloud.errors import ConditionFailed
+from roost.cloud.errors import ConditionFailed, Unavailable
 from roost.cloud.events import Event
 from roost.cloud.functions import App, Function, Registry, Resources
 from roost.cloud.mail import Mailer
@@ -164,6 +165,20 @@ def _derived(secret: bytes, purpose: str) -> bytes:
     return hmac.new(secret, purpose.encode(), hashlib.sha256).digest()
 
 
+def writable_data_dir(data: Path) -> None:
+    """Create the data folder, or refuse to start with the reason: a read-only folder would
+    otherwise surface as SQLite's vague "unable to open database file"."""
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Unavailable(f"cannot create the data folder {data}: {exc.strerror or exc}",
+                          code="data_dir_unwritable") from exc
+    if not os.access(data, os.W_OK | os.X_OK):
+        raise Unavailable(f"the data folder {data} is read-only (a read-only mount, or no write "
+                          "permission); roost keeps its database, blobs and mail there",
+                          code="read_only")
+
+
 def table_specs(registry: Registry, *extra: Sequence[TableSpec]) -> list[TableSpec]:
     out: dict[str, TableSpec] = {}
     for group in (CORE_TABLES, *extra, registry.table_specs()):
@@ -191,7 +206,7 @@ def bootstrap(
     clock = clock or SystemClock()
     registry = Registry(installed_apps(settings.apps) if apps is None else apps)
     data = Path(settings.data_dir)
-    data.mkdir(parents=True, exist_ok=True)
+    writable_data_dir(data)
     secret = settings.secret_bytes()
 
     tables = SqliteTables(data / "roost.sqlite",

@@ -28,6 +28,7 @@ def _settings() -> Settings:
 
 
 def _bootstrap(settings: Settings) -> Any:
+    from roost.cloud.errors import Unavailable
     from roost.host.bootstrap import AppNotFound, bootstrap
 
     try:
@@ -35,6 +36,9 @@ def _bootstrap(settings: Settings) -> Any:
     except AppNotFound as exc:
         typer.echo(f"roost: {exc}", err=True)
         raise typer.Exit(2) from exc
+    except Unavailable as exc:  # the data folder or database cannot be used: say why, briefly
+        typer.echo(f"roost: cannot start: {exc.message} ({exc.code})", err=True)
+        raise typer.Exit(3) from exc
 
 
 def _logging(settings: Settings) -> None:

@@ -224,8 +224,9 @@ class FileBlobs:
         with self._rules_lock:
             rules = dict(self._rules())
             rules[prefix] = days
-            _write_atomic(self._root / RULES_FILE,
-                          json.dumps({"rules": rules}, indent=1, sort_keys=True).encode())
+            with _disk(RULES_FILE):  # a full or read-only disk is a 503, not a 500
+                _write_atomic(self._root / RULES_FILE,
+                              json.dumps({"rules": rules}, indent=1, sort_keys=True).encode())
             self._rules_cache = None
 
     def purge_expired(self) -> int:
