@@ -137,3 +137,18 @@ def test_the_grid_of_today_lists_rooms_free_now(atlas):
     assert "/rooms/book?room=boreal&amp;start=2026-01-05T09%3A05" in free
     assert 'data-testid="free-now"' not in atlas.client.get(
         "/rooms?day=2026-01-06", headers=atlas.as_(ANA)).text
+
+
+def test_a_weekly_booking_from_the_form_offers_the_free_ones(atlas):
+    atlas.book("2026-01-12T10:00:00Z", "2026-01-12T11:00:00Z", who=BEN)
+    form = {"room_id": "atlas", "start": "2026-01-05T10:00", "end": "2026-01-05T11:00",
+            "title": "Weekly", "attendees": "", "repeat": "weekly", "until": "2026-01-26"}
+    r = atlas.client.post("/rooms/book", headers=atlas.as_(ANA), data=form)
+    assert r.status_code == 409
+    assert "Mon 12 Jan 10:00: the room is already booked at that time" in r.text
+    assert "Book only the free ones" in r.text
+    r = atlas.client.post("/rooms/book", headers=atlas.as_(ANA), follow_redirects=False,
+                          data={**form, "on_conflict": "skip"})
+    assert (r.status_code, r.headers["location"]) == (303, "/rooms/mine")
+    mine = atlas.client.get("/rooms/mine", headers=atlas.as_(ANA)).text
+    assert mine.count("Weekly") == 3

@@ -16,9 +16,16 @@ from roost.cloud.errors import Forbidden, Invalid, RoostError
 from roost.cloud.functions import USER, Ctx, Reply, Uses, redirect
 from roost.cloud.table import Item
 
-from . import api, app, approvals, catalog, rules, sensors, store, vacancy
-from .api import ADMINS, CANCELLING, CHANGING, CREATING
-from .models import BookingIn, BookingPatch, FreeQuery, RoomIn, UtilisationQuery
+from . import api, app, approvals, catalog, rules, sensors, series, store, vacancy
+from .api import ADMINS, CANCELLING, CHANGING
+from .models import (
+    BookingIn,
+    BookingPatch,
+    FreeQuery,
+    RoomIn,
+    SeriesIn,
+    UtilisationQuery,
+)
 from .rules import Hours
 from .store import BOOKINGS, DAYS, QUOTAS, READINGS, ROOMS
 
@@ -161,6 +168,9 @@ class BookForm(BaseModel):
     end: str = Field("", max_length=40)
     title: str = Field("", max_length=200)
     attendees: str = Field("", max_length=5000)
+    repeat: str = Field("", max_length=10)
+    until: str = Field("", max_length=10)
+    on_conflict: str = Field("refuse", max_length=10)
 
 
 def _form(ctx: Ctx, room_id: str, start: str, end: str = "", title: str = "",
@@ -181,22 +191,41 @@ def book_form(ctx: Ctx, query: BookQuery) -> dict[str, Any]:
 
 
 @app.page("/rooms/book", method="POST", roles=[USER], template="rooms_book.html",
-          uses=CREATING)
+          uses=Uses(reads=[ROOMS], writes=[BOOKINGS, DAYS, QUOTAS],
+                    publishes=[api.CREATED, api.CANCELLED]))
 def book(ctx: Ctx, body: BookForm) -> Any:
-    """Book, then show the booking."""
+    """Book (once, or weekly/daily until a date), then show the booking or my bookings. A
+    series with conflicts comes back listing them, offering to book the free ones."""
     try:
         check_same_site(ctx)
         try:
-            request = BookingIn(room_id=body.room_id, start=_local(body.start),
-                                end=_local(body.end), title=body.title or "Meeting",
-                                attendees=_emails(body.attendees))
+            fields = {"room_id": body.room_id, "start": _local(body.start),
+                      "end": _local(body.end), "title": body.title or "Meeting",
+                      "attendees": _emails(body.attendees)}
+            if body.repeat in ("daily", "weekly"):
+                repeat = SeriesIn(**fields, on_conflict=body.on_conflict,
+                                  repeat={"freq": body.repeat, "until": body.until or None})
+            else:
+                request = BookingIn(**fields)
         except ValidationError as exc:
             raise _problem(exc) from exc
+        if body.repeat in ("daily", "weekly"):
+            series.create_series(ctx, repeat)
+            return redirect("/rooms/mine")
         item = api.create(ctx, request)
     except RoostError as exc:
         return Reply(body=_form(ctx, body.room_id, body.start, body.end, body.title,
-                                body.attendees, error=exc.message), status=exc.status)
+                                body.attendees, error=exc.message, repeat=body.repeat,
+                                until=body.until, skipped=[
+                                    {**s, "when": _hhmm_day(s["start"], body.room_id, ctx)}
+                                    for s in exc.extra.get("skipped", [])]),
+                     status=exc.status)
     return redirect(f"/rooms/booking/{item['code']}")
+
+
+def _hhmm_day(stamp: str, room_id: str, ctx: Ctx) -> str:
+    tz = store.room(ctx.tables, room_id)["tz"]
+    return f"{rules.unstamp(stamp).astimezone(Hours(tz=tz).zone):%a %d %b %H:%M}"
 
 
 @app.page("/rooms/mine", roles=[USER], template="rooms_mine.html", uses=Uses(reads=[BOOKINGS]))
