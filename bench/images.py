@@ -10,6 +10,8 @@ thumbnail, and reports thumbnails per second and the child's peak resident memor
   pyvips        Image.thumbnail + write_to_buffer, if pyvips imports (optional)
   full Pillow   open -> resize -> save, decoding every pixel
   WebP / AVIF   the pipeline encoding the thumbnail as WebP / AVIF
+  all-presets   what the worker does per image: one decode, the four default presets
+                (400 px, 200 px smart square, 1200 px JPEG, 1200 px WebP), each stored
 
 Then the upload throughput in MB/s through HTTP (a real uvicorn, raw body, validated and stored)
 against PUTting the same bytes to a signed blob URL on the same server (no validation).
@@ -96,15 +98,21 @@ def _work(method: str, files: list[Path], out: Path) -> int:
     from roost.cloud.clock import SystemClock
     from roost.cloud.local.file_blobs import FileBlobs
 
-    fmt = {"pipeline": "jpeg", "pipeline-webp": "webp", "pipeline-avif": "avif"}[method]
-    preset = Preset(name="thumbnail", width=SIZE, height=SIZE, format=fmt, quality=80)
+    if method == "all-presets":
+        from roost.apps.images.models import DEFAULT_PRESETS
+
+        presets = list(DEFAULT_PRESETS)
+    else:
+        fmt = {"pipeline": "jpeg", "pipeline-webp": "webp", "pipeline-avif": "avif"}[method]
+        presets = [Preset(name="thumbnail", width=SIZE, height=SIZE, format=fmt, quality=80)]
     blobs = FileBlobs(out / "blobs", clock=SystemClock(), secret=b"bench-secret-0123456789")
     for f in files:
         data = f.read_bytes()
-        base = imaging.decode(data, [preset])
-        rendered = imaging.render(base, preset, original=_oriented_size(data))
-        blobs.put(f"images/{f.stem}/{preset.name}.{preset.extension}", rendered.data,
-                  content_type=rendered.content_type)
+        base = imaging.decode(data, presets)
+        for preset in presets:
+            rendered = imaging.render(base, preset, original=_oriented_size(data))
+            blobs.put(f"images/{f.stem}/{preset.name}.{preset.extension}", rendered.data,
+                      content_type=rendered.content_type)
     return len(files)
 
 
@@ -205,7 +213,8 @@ def upload_throughput(files: list[Path]) -> tuple[float, float]:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 8
-    methods = ["pipeline", "vipsthumbnail", "full-pillow", "pipeline-webp", "pipeline-avif"]
+    methods = ["pipeline", "vipsthumbnail", "full-pillow", "pipeline-webp", "pipeline-avif",
+               "all-presets"]
     try:
         import pyvips  # noqa: F401
 
