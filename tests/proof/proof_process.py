@@ -42,14 +42,15 @@ class Server:
 def roost_server(cwd: Path, env: Mapping[str, str], *, name: str, demo: bool = False
                  ) -> Iterator[Server]:
     """`roost serve` on a free loopback port, yielded once /health answers; ended with SIGTERM
-    on exit if the test has not killed it. Its output goes to `cwd/<name>.log`."""
+    on exit if the test has not killed it. Its output goes to `cwd/<name>.log`. The base URL
+    is the loopback address unless `env` sets `ROOST_BASE_URL` (a site behind a TLS proxy)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "roost.host.cli", "serve", "--host", "127.0.0.1",
                "--port", str(port), *(["--demo"] if demo else [])]
     log = cwd / f"{name}.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(command, env={**env, "ROOST_BASE_URL": base_url}, cwd=cwd,
+        proc = subprocess.Popen(command, env={"ROOST_BASE_URL": base_url, **env}, cwd=cwd,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_for_health(proc, base_url, log)
