@@ -158,7 +158,7 @@ def bench_vacancy(work: Path) -> list[tuple[Any, ...]]:
             out.append((time.perf_counter() - t) * 1000)
         return out
 
-    from roost.apps.rooms import api
+    from roost.apps.rooms import vacancy
     from roost.apps.rooms.models import Vacancy, VacancyQuery
 
     fn = rt.registry.function("rooms.vacancy")
@@ -169,7 +169,7 @@ def bench_vacancy(work: Path) -> list[tuple[Any, ...]]:
         out = []
         for _ in range(n):
             t = time.perf_counter()
-            answer = api.vacancy_of(fn.context(rt.resources), query)
+            answer = vacancy.vacancy_of(fn.context(rt.resources), query)
             Vacancy.model_dump_json(answer)
             out.append((time.perf_counter() - t) * 1000)
         return out
