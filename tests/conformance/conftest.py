@@ -1,8 +1,9 @@
 """One behavioural suite per port, parametrised over adapters.
 
 Each fixture below yields a factory for one port; its `params` list the adapters. The AWS adapters
-(issue 7) join by adding "dynamodb"/"s3"/"ses" params backed by a moto server; the tests do not
-change.
+run here too: "dynamodb" and "s3", on the session's one moto server (tests/support/moto_server.py),
+each test under its own table prefix or key root; the tests do not change. (SES is read back from
+moto in tests/aws/test_ses_mailer.py.)
 """
 
 from __future__ import annotations
