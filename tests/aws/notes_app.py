@@ -73,3 +73,11 @@ def mail_readers(ctx: Ctx, event: Event) -> None:
         raise NotFound(f"note {event.data['id']} is gone")
     ctx.mail.send(Message(to=(event.data["to"],), subject="A new note", text=item["text"],
                           idempotency_key=f"{event.id}:mail_readers"))
+
+
+@app.schedule("digest", "0 7 * * mon", uses=Uses(writes=[NOTES]))
+def weekly_digest(ctx: Ctx, event: Event) -> None:
+    """Count the notes every Monday (the count is itself a note, so a test can see it ran)."""
+    count = len(ctx.tables.table(NOTES.name).scan().items)
+    ctx.tables.table(NOTES.name).put({"pk": f"digest-{event.id}", "id": event.id,
+                                      "text": f"{count} notes", "by": "scheduler"})

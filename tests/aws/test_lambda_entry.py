@@ -173,3 +173,24 @@ def test_one_failing_record_fails_alone(rt):
     event = sqs_event([{"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": json.dumps(b),
                          "MD5OfBody": "x"} for i, b in enumerate([good, bad])])
     assert handle_sqs(rt, handler, event) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+def test_a_schedule_runs_from_the_message_eventbridge_scheduler_sends(rt):
+    """The template's schedule puts this body on the schedule's queue (the placeholders
+    filled in by EventBridge Scheduler)."""
+    from roost.cloud.aws.policies import logical_id
+    from roost.cloud.aws.template import build_template
+    from roost.cloud.functions import Registry
+
+    template = build_template(Registry([app]))
+    target = template["Resources"][logical_id("Schedule", "notes.weekly_digest")]["Properties"]
+    assert target["ScheduleExpression"] == "cron(0 7 ? * MON *)"
+    body = (target["Target"]["Input"]
+            .replace("<aws.scheduler.execution-id>", "6a8b7c1e-0000-4000-8000-000000000001")
+            .replace("<aws.scheduler.scheduled-time>", "2026-01-05T07:00:00Z"))
+    event = sqs_event([{"MessageId": "s1", "ReceiptHandle": "r", "Body": body,
+                        "MD5OfBody": "x"}])
+    assert handle_sqs(rt, rt.function("notes.weekly_digest"), event) == {"batchItemFailures": []}
+    digest = rt.resources.tables.table(NOTES.name).get(
+        {"pk": "digest-6a8b7c1e-0000-4000-8000-000000000001"})
+    assert digest["text"] == "0 notes" and digest["by"] == "scheduler"
