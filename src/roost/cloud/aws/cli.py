@@ -70,3 +70,27 @@ def package(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"wrote {built} ({built.stat().st_size // 1024} KiB)", err=True)
+
+
+@app.command()
+def cost(
+    users: Annotated[int, typer.Option(min=1)] = 10_000,
+    requests_per_user_per_day: Annotated[float, typer.Option(min=0)] = 1_000,
+    duration_ms: Annotated[float, typer.Option(help="per request")] = 100,
+    memory_mb: Annotated[int, typer.Option(min=128, max=10240)] = 1024,
+    arm: Annotated[bool, typer.Option(help="Graviton prices")] = False,
+    reads_per_request: Annotated[float, typer.Option(min=0)] = 0,
+    writes_per_request: Annotated[float, typer.Option(min=0)] = 0,
+) -> None:
+    """Estimate the monthly bill of a load, line by line (USD, list prices: see the module)."""
+    from roost.cloud.aws.cost import DESIGN_ESTIMATE, Load, estimate
+
+    load = Load(users, requests_per_user_per_day, duration_ms, memory_mb, arm,
+                reads_per_request, writes_per_request)
+    lines = estimate(load)
+    typer.echo(f"{load.requests / 1e6:,.1f} M requests a month, {duration_ms:g} ms at "
+               f"{memory_mb} MB ({'arm64' if arm else 'x86_64'})")
+    for name, usd in lines.items():
+        typer.echo(f"  {name:<16} ${usd:>10,.2f}")
+    typer.echo(f"  (design estimate ${DESIGN_ESTIMATE:,.0f}: Lambda compute alone; this one "
+               f"${lines['lambda compute']:,.2f})")
