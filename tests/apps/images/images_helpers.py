@@ -152,5 +152,13 @@ def png_bad_crc() -> bytes:
     return bytes(data)
 
 
+def png_bad_stream() -> bytes:
+    """Checksums all correct, but the compressed pixel data is garbage."""
+    ihdr = struct.pack(">IIBBBBB", 64, 48, 8, 2, 0, 0, 0)
+    garbage = b"\x78\x9c" + b"\xff" * 200  # a zlib header, then nonsense
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", garbage)
+            + _chunk(b"IEND", b""))
+
+
 def heic_header() -> bytes:
     return struct.pack(">I", 24) + b"ftypheic" + b"\x00\x00\x00\x00" + b"mif1heic" + b"\x00" * 64

@@ -15,6 +15,7 @@ from images_helpers import (
     picture,
     png16,
     png_bad_crc,
+    png_bad_stream,
     png_bomb,
 )
 from PIL import Image
@@ -79,3 +80,14 @@ def test_awkward_files_are_all_processed(host):
         assert got["frames"] == (4 if name == "animated GIF" else 1), name
         for v in got["variants"]:
             assert v["width"] >= 1 and v["height"] >= 1 and v["bytes"] > 0, (name, v)
+
+
+
+def test_damage_only_a_decoder_sees_fails_the_image_with_its_reason(host):
+    """A PNG is checked by its checksums at upload (the web server holds no pixels); one whose
+    checksums are right but whose pixel data is garbage is caught by the worker instead."""
+    r = host.upload(png_bad_stream())
+    assert r.status_code == 202, r.text
+    host.deliver()
+    got = host.image(r.json()["id"]).json()
+    assert got["status"] == "failed" and got["reason"] == "corrupt_image"

@@ -84,3 +84,12 @@ def test_transparency_is_flattened_on_white_for_jpeg():
     out = make(encode(im, "PNG"), width=40, format="jpeg")
     assert out.getpixel((30, 20))[0] > 240 and out.getpixel((30, 20))[1] > 240  # white
     assert out.getpixel((5, 20))[0] > 200 and out.getpixel((5, 20))[1] < 60  # red
+
+
+def test_a_png_orientation_is_read_without_decoding():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(picture(60, 40), "PNG", exif=exif.tobytes())
+    probe = imaging.probe(data, max_pixels=10_000)
+    assert (probe.width, probe.height) == (40, 60)
+    assert make(data, width=100, format="png").size == (40, 60)

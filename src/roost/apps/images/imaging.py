@@ -71,8 +71,8 @@ def _corrupt(exc: BaseException) -> Invalid:
 
 def probe(data: bytes, *, max_pixels: int) -> Probe:
     """Check an upload: the sniffed type, the pixel count from the header (before decoding
-    anything), then a cheap full pass of the decoder (a JPEG at 1/8 scale) so truncated and
-    corrupt files are refused now, not discovered by the worker."""
+    anything), then a cheap full pass over the data (a JPEG decoded at 1/8 scale, a PNG's
+    chunk checksums) so truncated and corrupt files are refused now, not found by the worker."""
     fmt = rules.check_format(rules.sniff(data[:rules.SNIFF_BYTES]), supported_formats())
     try:
         im = _open(data, fmt)
@@ -85,20 +85,37 @@ def probe(data: bytes, *, max_pixels: int) -> Probe:
         w, h = im.size
         rules.check_pixels(w, h, max_pixels)
         try:
-            if fmt == "JPEG":
-                im.draft(im.mode if im.mode in ("L", "RGB", "CMYK") else "RGB",
-                         (max(1, w // 8), max(1, h // 8)))
-            im.load()
-            orientation = im.getexif().get(_ORIENTATION, 1)
+            orientation = _orientation(im, fmt)
+            frames = getattr(im, "n_frames", 1)
+            if fmt == "PNG":
+                with _open(data, fmt) as fresh:  # verify() must come first after open
+                    fresh.verify()  # every chunk's checksum and the end, without pixels
+            else:
+                if fmt == "JPEG":
+                    im.draft(im.mode if im.mode in ("L", "RGB", "CMYK") else "RGB",
+                             (max(1, w // 8), max(1, h // 8)))
+                im.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise Invalid(f"the image has more than {max_pixels} pixels",
                           code="too_many_pixels", max_pixels=max_pixels) from None
         except _BROKEN as exc:
             raise _corrupt(exc) from exc
-        frames = getattr(im, "n_frames", 1)
     if orientation in _SWAPS:
         w, h = h, w
     return Probe(format=fmt, content_type=rules.FORMATS[fmt], width=w, height=h, frames=frames)
+
+
+def _orientation(im: Image.Image, fmt: str) -> int:
+    """The EXIF orientation, without decoding: Pillow's `getexif()` loads a PNG's pixels to
+    find an eXIf chunk after the image data, so a PNG's is read only if it comes before."""
+    if fmt != "PNG":
+        return int(im.getexif().get(_ORIENTATION, 1))
+    raw = im.info.get("exif")
+    if not raw:
+        return 1
+    exif = Image.Exif()
+    exif.load(raw)
+    return int(exif.get(_ORIENTATION, 1))
 
 
 def _normalise(im: Image.Image, keep_alpha: bool) -> Image.Image:
