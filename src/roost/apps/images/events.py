@@ -1,16 +1,17 @@
-"""Processing into variants (the `images.received` handler) and the hourly retention purge."""
+"""Processing into variants (the `images.received` handler) and the retention purge (every
+15 minutes)."""
 
 from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
 from roost.cloud.errors import Invalid, NotFound
 from roost.cloud.events import Event
 from roost.cloud.functions import Ctx, Uses
-from roost.cloud.table import attr
 
 from . import app, config, imaging, ingest, rules, store
 
@@ -28,9 +29,7 @@ def process(ctx: Ctx, event: Event) -> None:
     item = store.image(ctx.tables, image_id)
     if item is None or item["status"] != "received":
         return
-    attempts = ctx.tables.table(store.IMAGES.name).update(
-        {"pk": image_id, "sk": store.IMAGE_SK}, add={"attempts": 1},
-        condition=attr("pk").exists())["attempts"]
+    attempts = store.count_attempt(ctx.tables, image_id)
     try:
         fields = _variants(ctx, item)
     except Invalid as exc:
@@ -49,13 +48,13 @@ def process(ctx: Ctx, event: Event) -> None:
                  ms=fields.get("processing_ms"), reason=fields.get("reason"))
 
 
-def _variants(ctx: Ctx, item: dict) -> dict:
+def _variants(ctx: Ctx, item: dict[str, Any]) -> dict[str, Any]:
     presets = config.settings().presets
     started = time.perf_counter()
     data = ctx.blobs.read(store.raw_key(item["id"]))
     base = imaging.decode(data, presets)
     decode_ms = (time.perf_counter() - started) * 1000
-    variants = {}
+    variants: dict[str, dict[str, Any]] = {}
     for preset in presets:
         t = time.perf_counter()
         out = imaging.render(base, preset, original=(item["width"], item["height"]))

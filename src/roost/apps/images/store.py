@@ -148,6 +148,13 @@ def finish(tables: Tables, image_id: str, fields: Mapping[str, Any]) -> bool:
     return True
 
 
+def count_attempt(tables: Tables, image_id: str) -> int:
+    """One more processing attempt of an image; how many there have been."""
+    item = tables.table(IMAGES.name).update({"pk": image_id, "sk": IMAGE_SK}, add={"attempts": 1},
+                                            condition=attr("pk").exists())
+    return int(item["attempts"])
+
+
 def record_reads(tables: Tables, reads: Sequence[Mapping[str, Any]]) -> None:
     """Reads of images by someone other than their owner (audited by the table itself)."""
     for start in range(0, len(reads), 100):
