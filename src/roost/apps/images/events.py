@@ -73,8 +73,9 @@ def _variants(ctx: Ctx, item: dict[str, Any]) -> dict[str, Any]:
 def purge(ctx: Ctx) -> None:
     """Delete everything of the images whose retention has passed (blobs, then metadata, key
     and marker), and blobs whose image has no metadata any more (orphans)."""
-    cfg = config.settings()
-    ingest.ensure_lifecycle(ctx, cfg.retention_days)
+    # The storage's own expiry rule (an S3 lifecycle rule on AWS) as a second line: rules apply
+    # to blobs written before them too, so setting it here, each run, covers every upload.
+    ctx.blobs.expire_prefix(store.PREFIX, days=config.settings().retention_days)
     now = ctx.now()
     today = now.date()
     gone = 0

@@ -3,12 +3,11 @@ and a decoder pass; then the raw blob, and the metadata item, its key and its ev
 transaction.
 
 The blob is written first because a blob cannot join a table transaction: if the transaction
-fails, the blob is deleted at once, and anything a crash leaves behind is an orphan the hourly
-purge removes (a blob under `images/<id>/` with no metadata item)."""
+fails, the blob is deleted at once, and anything a crash leaves behind is an orphan the purge
+removes (a blob under `images/<id>/` with no metadata item, over an hour old)."""
 
 from __future__ import annotations
 
-import weakref
 from email.parser import BytesParser
 from email.policy import HTTP
 
@@ -19,15 +18,6 @@ from . import config, imaging, rules, store
 from .models import Accepted
 
 RECEIVED = "images.received"
-_lifecycles: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
-
-
-def ensure_lifecycle(ctx: Ctx, days: int) -> None:
-    """The blob expiry rule (S3 lifecycle) for `images/`, set once per process and adapter."""
-    adapter = getattr(ctx.blobs, "_inner", ctx.blobs)
-    if _lifecycles.get(adapter) != days:
-        ctx.blobs.expire_prefix(store.PREFIX, days=days)
-        _lifecycles[adapter] = days
 
 
 def from_request(body: bytes, content_type: str | None) -> bytes:
@@ -63,7 +53,6 @@ def accept(ctx: Ctx, data: bytes, *, owner: str, source: str, key: str | None) -
     image_id = ctx.new_id()
     now = ctx.now()
     expires = rules.expires_at(now, cfg.retention_days)
-    ensure_lifecycle(ctx, cfg.retention_days)
     raw = store.raw_key(image_id)
     ctx.blobs.put(raw, data, content_type=probe.content_type, max_bytes=cfg.max_bytes)
     item = {"id": image_id, "owner": owner, "source": source, "status": "received",
