@@ -135,3 +135,19 @@ def test_rooms_are_managed_by_rooms_admins(host):
     assert r.json()["code"] == "room_inactive"
     assert host.client.put("/rooms/rooms/nope", json=room,
                            headers=host.as_(ADMIN)).status_code == 404
+
+
+def test_a_booking_is_seen_by_those_in_it_its_managers_and_admins(atlas):
+    from roost.cloud.identity import Grant
+
+    code = atlas.book("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z",
+                      attendees=[BEN]).json()["code"]
+    atlas.runtime.identity.grant("mo@example.com", Grant("rooms", "manager", "atlas"),
+                                 by="test")
+    for who, status in ((ANA, 200), (BEN, 200), (ADMIN, 200), ("mo@example.com", 200),
+                        ("zed@example.com", 403)):
+        r = atlas.client.get(f"/rooms/bookings/{code}", headers=atlas.as_(who))
+        assert r.status_code == status, who
+        page = atlas.client.get(f"/rooms/booking/{code}", headers=atlas.as_(who))
+        assert page.status_code == status, who
+    assert atlas.client.get("/rooms/bookings/ZZZZZZ", headers=atlas.as_(ANA)).status_code == 404

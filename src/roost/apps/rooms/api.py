@@ -248,8 +248,19 @@ def my_bookings(ctx: Ctx) -> BookingList:
 
 @app.route("GET", "/rooms/bookings/{code}", roles=[USER], uses=Uses(reads=[BOOKINGS]))
 def get_booking(ctx: Ctx, *, code: str) -> Booking:
-    """One booking, by its code."""
-    return booking_out(store.booking(ctx.tables, code))
+    """One booking, by its code (its organiser, attendees, room managers and rooms admins)."""
+    return booking_out(visible_booking(ctx, code))
+
+
+def visible_booking(ctx: Ctx, code: str) -> Item:
+    """A booking the caller may see: it names people and their meeting, so only those in it,
+    the room's managers and rooms admins read it (vacancy shows everyone just busy time)."""
+    item = store.booking(ctx.tables, code)
+    user = ctx.user
+    if user.user_id != item["organiser"] and user.email not in item["attendees"] \
+            and not user.has("rooms", "manager", item["room_id"]) and not is_admin(ctx):
+        raise Forbidden("this booking is not yours to see", code="not_yours")
+    return item
 
 
 @app.route("PATCH", "/rooms/bookings/{code}", roles=[USER], uses=CHANGING)

@@ -239,7 +239,7 @@ def mine(ctx: Ctx) -> dict[str, Any]:
 
 
 def _detail(ctx: Ctx, code: str, **extra: Any) -> dict[str, Any]:
-    b = store.booking(ctx.tables, code)
+    b = api.visible_booking(ctx, code)
     may = b["organiser"] == ctx.user.user_id or api.is_admin(ctx)
     open_ = b["status"] in ("booked", "pending") and rules.unstamp(b["end"]) > ctx.now()
     return {"title": b["title"], "b": _view(b), "may_change": may and open_,
