@@ -63,8 +63,12 @@ def test_pages_need_sign_in_and_the_admin_page_a_rooms_admin(atlas):
     assert atlas.client.get("/rooms/admin", headers=atlas.as_(ANA)).status_code == 403
     r = atlas.client.post("/rooms/admin/rooms", headers=atlas.as_(ADMIN), follow_redirects=False,
                           data={"name": "Nook", "site": "Berlin", "capacity": "2",
-                                "tz": "Europe/Berlin", "equipment": "phone, screen"})
+                                "tz": "Europe/Berlin", "equipment": "phone, screen",
+                                "photo": "https://example.com/nook.jpg"})
     assert r.status_code == 303
+    form = atlas.client.get("/rooms/book?room=nook&start=2026-01-05T10:00",
+                            headers=atlas.as_(ANA)).text
+    assert 'src="https://example.com/nook.jpg" alt="Photo of Nook"' in form
     page = atlas.client.get("/rooms/admin", headers=atlas.as_(ADMIN)).text
     assert "Nook" in page and "phone, screen" in page
     bad = atlas.client.post("/rooms/admin/rooms", headers=atlas.as_(ADMIN),

@@ -308,6 +308,7 @@ class RoomForm(BaseModel):
     equipment: str = Field("", max_length=1000)
     opens: str = Field("08:00", max_length=5)
     closes: str = Field("18:00", max_length=5)
+    photo: str = Field("", max_length=500)
 
 
 class SwitchForm(BaseModel):
@@ -348,7 +349,8 @@ def add_room_page(ctx: Ctx, body: RoomForm) -> Any:
             room = RoomIn(name=body.name, site=body.site, floor=body.floor, tz=body.tz,
                           capacity=body.capacity,  # type: ignore[arg-type]
                           equipment=[e for e in body.equipment.split(",") if e.strip()],
-                          opens=body.opens, closes=body.closes)  # type: ignore[arg-type]
+                          opens=body.opens, closes=body.closes,  # type: ignore[arg-type]
+                          photo=body.photo or None)
         except ValidationError as exc:
             raise _problem(exc) from exc
         catalog.add_room(ctx, room)
