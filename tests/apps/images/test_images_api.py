@@ -219,3 +219,28 @@ def test_admins_list_everyones_images_of_a_day(host):
 @pytest.mark.parametrize("who, status", [(ANA, 403), (ANALYST, 200), (ADMIN, 200)])
 def test_stats_are_for_analysts_and_admins(host, who, status):
     assert host.client.get("/images/stats", headers=host.as_(who)).status_code == status
+
+
+def test_variants_on_demand_are_made_once_and_kept_with_the_image(host):
+    image_id = host.upload(jpeg(800, 600)).json()["id"]
+    url = f"/images/{image_id}/render?width=120&height=120&mode=fill&smart=true&format=webp"
+    r = host.client.get(url, headers=host.as_(ANA), follow_redirects=False)
+    assert r.status_code == 307, r.text
+    location = r.headers["location"]
+    assert f"/blobs/images/{image_id}/render/" in location and ".webp?" in location
+    served = host.client.get(location.removeprefix("http://127.0.0.1:8000"))
+    im = Image.open(io.BytesIO(served.content))
+    assert (im.format, im.size) == ("WEBP", (120, 120))
+    keys = host.blob_keys()
+    again = host.client.get(url, headers=host.as_(ANA), follow_redirects=False)
+    assert again.headers["location"].split("?")[0] == location.split("?")[0]
+    assert host.blob_keys() == keys  # made once
+    grey = host.client.get(f"/images/{image_id}/render?width=50&grayscale=true",
+                           headers=host.as_(ANA), follow_redirects=False)
+    im = Image.open(io.BytesIO(host.client.get(
+        grey.headers["location"].removeprefix("http://127.0.0.1:8000")).content))
+    assert im.size == (50, 38) and im.mode == "L"
+    for bad in ("width=0", "width=100&mode=zoom", "width=100&colour=red", "height=5"):
+        r = host.client.get(f"/images/{image_id}/render?{bad}", headers=host.as_(ANA))
+        assert r.status_code == 422, bad
+    assert host.client.get(url, headers=host.as_(BEN)).status_code == 404

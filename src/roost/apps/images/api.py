@@ -12,12 +12,13 @@ from roost.cloud.functions import Ctx, Reply, Uses
 from . import (
     app,
     config,
+    imaging,
     ingest,
     pages,  # noqa: F401
     rules,
     store,
 )
-from .models import ImageList, ImageOut, ListQuery, Stats, StatsQuery
+from .models import ImageList, ImageOut, ListQuery, RenderQuery, Stats, StatsQuery
 from .views import ADMIN, ANALYST, audit_reads, image_out, link, readable
 
 UPLOAD = Uses(writes=[store.IMAGES, store.KEYS, store.DUE], blobs=[store.PREFIX],
@@ -73,6 +74,22 @@ def get_variant(ctx: Ctx, *, image_id: str, name: str) -> Reply:
             raise NotFound(f"image {image_id} has no variant {name!r} (yet)",
                            code="variant_not_found")
         key = variant["key"]
+    return Reply(status=307, headers={"Location": link(ctx, key)})
+
+
+@app.route("GET", "/images/{image_id}/render", roles=["user"], uses=READ)
+def render_image(ctx: Ctx, query: RenderQuery, *, image_id: str) -> Reply:
+    """A variant made on demand from the original (any size, mode, filter, format), stored
+    once under the image's prefix — so it expires with it — and answered as a redirect."""
+    item = readable(ctx, image_id)
+    preset = query.preset()
+    key = store.render_key(image_id, rules.render_name(query.model_dump()), preset.extension)
+    try:
+        ctx.blobs.head(key)
+    except NotFound:
+        base = imaging.decode(ctx.blobs.read(store.raw_key(image_id)), [preset])
+        out = imaging.render(base, preset, original=(item["width"], item["height"]))
+        ctx.blobs.put(key, out.data, content_type=out.content_type)
     return Reply(status=307, headers={"Location": link(ctx, key)})
 
 

@@ -50,6 +50,26 @@ DEFAULT_PRESETS: tuple[Preset, ...] = (
 )
 
 
+class RenderQuery(BaseModel):
+    """An on-demand variant, as imgproxy/Thumbor URLs ask for one: the preset's fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    width: int = Field(ge=1, le=4096)
+    height: int | None = Field(None, ge=1, le=4096)
+    mode: Mode = "fit"
+    format: Format = "jpeg"
+    quality: int = Field(82, ge=1, le=100)
+    smart: bool = False
+    grayscale: bool = False
+    blur: float = Field(0.0, ge=0, le=50)
+    sharpen: bool = False
+    rotate: Literal[0, 90, 180, 270] = 0
+
+    def preset(self) -> Preset:
+        return Preset(name="render", **self.model_dump())
+
+
 class Accepted(BaseModel):
     id: str
     status: Status

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -178,6 +180,12 @@ def stats(records: Iterable[Mapping[str, Any]], days: Sequence[date]) -> dict[st
 def days_back(today: date, n: int) -> list[date]:
     """The `n` days ending today, oldest first."""
     return [today - timedelta(days=i) for i in range(n - 1, -1, -1)]
+
+
+def render_name(options: Mapping[str, Any]) -> str:
+    """A stable name for an on-demand variant's options (the same options, the same blob)."""
+    canonical = json.dumps(dict(options), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
 
 def parse_day(text: str) -> date:

@@ -48,6 +48,10 @@ def variant_key(image_id: str, name: str, extension: str) -> str:
     return f"{PREFIX}{image_id}/{name}.{extension}"
 
 
+def render_key(image_id: str, name: str, extension: str) -> str:
+    return f"{PREFIX}{image_id}/render/{name}.{extension}"
+
+
 def _key_id(owner: str, key: str) -> str:
     return f"{owner}#{key}"
 
