@@ -202,8 +202,16 @@ def test_sigkill_under_write_load_loses_no_acknowledged_write(tmp_path):
     assert not acked.server_errors, acked.server_errors[:5]
     assert acked.rooms and acked.desks and acked.grants and acked.codes and acked.sessions
 
+    print(f"\nacknowledged before SIGKILL: {len(acked.rooms)} room bookings, "
+          f"{len(acked.desks)} desk bookings, {len(acked.grants)} grants, {len(acked.codes)} "
+          f"code requests, {len(acked.sessions)} password sign-ins")
+    with quiet_logs(), bootstrap(settings) as rt:
+        print(f"left undelivered by the killed server: {rt.dispatcher.pending()} event(s) "
+              "and deliveries")
     with roost_server(tmp_path, env, name="second") as second:
+        started = time.monotonic()
         left = _drain(settings)
+        print(f"events delivered {time.monotonic() - started:.1f} s after the restart")
         assert not left, "not delivered after the restart:\n" + "\n".join(left[:10])
         admin = {"Authorization": f"Bearer {tokens[ADMIN]}"}
         with httpx.Client(base_url=second.base_url, timeout=15.0) as client:
