@@ -12,7 +12,7 @@ MANAGER = "mo@example.com"
 
 
 def setup(host) -> None:
-    host.add_room(requires_approval=True)
+    host.add_room(requires_approval=True, manager_emails=[MANAGER])
     host.add_room(id="boreal", name="Boreal", requires_approval=True)
     host.runtime.identity.grant(MANAGER, Grant("rooms", "manager", "atlas"), by="test")
 
@@ -66,6 +66,10 @@ def test_a_rejected_booking_frees_the_slot_and_managers_see_only_their_rooms(hos
     assert r.json()["status"] == "rejected"
     assert host.book("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z", who=BEN).status_code == 201
     host.deliver()
+    asked = [m for m in host.mails() if m["Subject"].startswith("Waiting for you")]
+    # atlas's two requests (Ana's, then Ben's); boreal names nobody to tell
+    assert [m["To"] for m in asked] == [MANAGER, MANAGER]
+    assert a["code"] in asked[0].get_body(("plain",)).get_content()
     rejected = [m for m in host.mails() if m["Subject"].startswith("Rejected")]
     assert len(rejected) == 1 and "works" in rejected[0].get_body(("plain",)).get_content()
     assert ANA in rejected[0]["To"]

@@ -127,6 +127,8 @@ def new_item(ctx: Ctx, room: Item, start: datetime, end: datetime, body: Booking
         **state_fields(room, start, status, False), **({"series": series} if series else {}),
     }
     item["location"] = snapshot(item, room)["location"]
+    if status == "pending" and room.get("manager_emails"):
+        item["notify"] = list(room["manager_emails"])
     return item
 
 

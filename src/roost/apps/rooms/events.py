@@ -49,6 +49,13 @@ def mail_booked(ctx: Ctx, event: Event) -> None:
         _send(ctx, event, subject=f"Requested: {b['title']} in {b['room_name']}",
               lead="The room is held for you; its managers confirm the booking.",
               method="REQUEST")
+        if b.get("notify"):
+            ctx.mail.send(Message(
+                to=tuple(b["notify"]), idempotency_key=f"{event.id}:managers",
+                subject=f"Waiting for you: {b['title']} in {b['room_name']}",
+                text=f"{b['organiser_email']} asks for {b['room_name']}:\n\n{b['title']}\n"
+                     f"{_when(b)}\nBooking code: {b['code']}\n\nAccept or reject it on the "
+                     "Rooms page \"Waiting for you\" (/rooms/approvals)."))
         return
     _send(ctx, event, subject=f"Booked: {b['title']} in {b['room_name']}",
           lead="A meeting room is booked for you.", method="REQUEST")

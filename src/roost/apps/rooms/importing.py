@@ -14,7 +14,7 @@ from roost.cloud.errors import Invalid
 
 from .models import RoomIn
 
-LISTS = ("equipment", "weekdays")
+LISTS = ("equipment", "weekdays", "manager_emails")
 FIELDS = set(RoomIn.model_fields)
 MAX_ROWS = 2000
 

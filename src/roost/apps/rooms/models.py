@@ -52,6 +52,8 @@ class RoomIn(BaseModel):
     active: bool = True
     requires_approval: bool = Field(False, description="bookings start pending until a room "
                                     "manager (rooms:manager for this room) accepts them")
+    manager_emails: list[EmailStr] = Field(default_factory=list, max_length=10,
+                                           description="told when a booking waits for approval")
 
     @field_validator("tz")
     @classmethod
