@@ -3,9 +3,12 @@ cancel one occurrence or the series; a series longer than a year is refused."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rooms_helpers import ANA, BEN
 
 from roost.apps.rooms import rules
@@ -81,3 +84,22 @@ def test_occurrences_keep_local_time_across_daylight_saving():
                                                  "2026-04-06T07:00:00+00:00"]
     with pytest.raises(Invalid):
         rules.occurrences(start, start, "UTC", freq="daily", weekdays=[], until=None, count=400)
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=st.dates(date(2026, 1, 1), date(2026, 12, 31)), hour=st.integers(0, 22),
+       days=st.lists(st.integers(0, 6), max_size=7), count=st.integers(1, 50),
+       tz=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney"]))
+def test_occurrences_keep_their_wall_time_days_and_count(first, hour, days, count, tz):
+    zone = ZoneInfo(tz)
+    start = datetime.combine(first, time(hour), tzinfo=zone)
+    occ = rules.occurrences(start, start + timedelta(hours=1), tz, freq="weekly",
+                            weekdays=days, until=None, count=count)
+    assert len(occ) == count
+    chosen = set(days) or {first.weekday()}
+    local = [s.astimezone(zone) for s, _ in occ]
+    assert all(t.weekday() in chosen for t in local)
+    assert all(t.date() >= first for t in local)
+    assert [t.date() for t in local] == sorted({t.date() for t in local})
+    # the wall-clock hour holds, except where a daylight-saving gap skips it
+    assert sum(t.hour == hour for t in local) >= count - 2
