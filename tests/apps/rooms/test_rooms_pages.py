@@ -50,7 +50,10 @@ def test_a_refused_booking_shows_why_on_the_form(atlas):
         "room_id": "atlas", "start": "2026-01-05T12:00", "end": "2026-01-05T13:00",
         "title": "x", "attendees": "nobody"})
     assert r.status_code == 422 and "attendees" in r.text
-    r = atlas.client.post("/rooms/book", headers={**atlas.as_(ANA), "Origin": "https://evil"},
+    # a browser signed in by cookie, tricked into posting from another site
+    token = atlas.as_(ANA)["Authorization"].removeprefix("Bearer ")
+    atlas.client.cookies.set("roost_access", token)
+    r = atlas.client.post("/rooms/book", headers={"Origin": "https://evil.example"},
                           data={"room_id": "atlas", "start": "2026-01-05T12:00",
                                 "end": "2026-01-05T13:00", "title": "x"})
     assert r.status_code == 403

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from roost.cloud.errors import Forbidden, Invalid, RoostError
+from roost.cloud.errors import Invalid, RoostError
 from roost.cloud.functions import USER, Ctx, Reply, Uses, redirect
 from roost.cloud.table import Item
 
@@ -30,18 +30,6 @@ from .rules import Hours
 from .store import BOOKINGS, DAYS, QUOTAS, READINGS, ROOMS
 
 SLOT = timedelta(minutes=30)
-
-
-def check_same_site(ctx: Ctx) -> None:
-    """Refuse a form posted from another site (SameSite=Lax cookies already keep most out)."""
-    if ctx.request is None:
-        return
-    headers = {k.lower(): v for k, v in ctx.request.headers.items()}
-    if headers.get("sec-fetch-site") == "cross-site":
-        raise Forbidden("this form was sent from another site", code="cross_site_form")
-    origin = headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != headers.get("host"):
-        raise Forbidden("this form was sent from another site", code="cross_site_form")
 
 
 def _problem(exc: ValidationError) -> Invalid:
@@ -197,7 +185,6 @@ def book(ctx: Ctx, body: BookForm) -> Any:
     """Book (once, or weekly/daily until a date), then show the booking or my bookings. A
     series with conflicts comes back listing them, offering to book the free ones."""
     try:
-        check_same_site(ctx)
         try:
             fields = {"room_id": body.room_id, "start": _local(body.start),
                       "end": _local(body.end), "title": body.title or "Meeting",
@@ -267,7 +254,6 @@ class EditForm(BaseModel):
 def edit(ctx: Ctx, body: EditForm, *, code: str) -> Any:
     """Change the time, title or attendees."""
     try:
-        check_same_site(ctx)
         try:
             patch = BookingPatch(start=_local(body.start), end=_local(body.end),
                                  title=body.title or None, attendees=_emails(body.attendees))
@@ -289,7 +275,6 @@ class CancelForm(BaseModel):
 def cancel_page(ctx: Ctx, body: CancelForm, *, code: str) -> Any:
     """Cancel, then back to my bookings."""
     try:
-        check_same_site(ctx)
         api.cancel(ctx, code)
     except RoostError as exc:
         return Reply(body=_detail(ctx, code, error=exc.message), status=exc.status)
@@ -321,7 +306,6 @@ class SwitchForm(BaseModel):
 def switch_room_page(ctx: Ctx, body: SwitchForm, *, room_id: str) -> Any:
     """Turn a room on or off, or its need for approval; then back to the list."""
     try:
-        check_same_site(ctx)
         catalog.set_flag(ctx, room_id, body.name, body.value == "on")
     except RoostError as exc:
         return Reply(body=_admin(ctx, error=exc.message), status=exc.status)
@@ -344,7 +328,6 @@ def admin_page(ctx: Ctx) -> dict[str, Any]:
 def add_room_page(ctx: Ctx, body: RoomForm) -> Any:
     """Add a room, then back to the list."""
     try:
-        check_same_site(ctx)
         try:
             room = RoomIn(name=body.name, site=body.site, floor=body.floor, tz=body.tz,
                           capacity=body.capacity,  # type: ignore[arg-type]
@@ -364,7 +347,6 @@ def add_room_page(ctx: Ctx, body: RoomForm) -> Any:
 def check_in_page(ctx: Ctx, body: CancelForm, *, code: str) -> Any:
     """Check in, then back to the booking."""
     try:
-        check_same_site(ctx)
         api.check_in_now(ctx, code)
     except RoostError as exc:
         return Reply(body=_detail(ctx, code, error=exc.message), status=exc.status)
@@ -397,7 +379,6 @@ def pending_page(ctx: Ctx) -> dict[str, Any]:
 def accept_page(ctx: Ctx, body: DecisionForm, *, code: str) -> Any:
     """Accept, then back to the list."""
     try:
-        check_same_site(ctx)
         approvals.accept(ctx, code, body.reason)
     except RoostError as exc:
         return Reply(body=_pending_page(ctx, error=exc.message), status=exc.status)
@@ -410,7 +391,6 @@ def accept_page(ctx: Ctx, body: DecisionForm, *, code: str) -> Any:
 def reject_page(ctx: Ctx, body: DecisionForm, *, code: str) -> Any:
     """Reject, then back to the list."""
     try:
-        check_same_site(ctx)
         approvals.reject(ctx, code, body.reason)
     except RoostError as exc:
         return Reply(body=_pending_page(ctx, error=exc.message), status=exc.status)
