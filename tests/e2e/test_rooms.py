@@ -7,46 +7,19 @@ browser. Without Chromium the test skips, except on CI (CI=true), where it fails
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-import pytest
 from icalendar import Calendar
 
+from support.browser import PHONE, SHOTS, sign_in
 from support.server import serve_roost
 
-pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True}
-SHOTS = Path("/tmp")
 EMAIL = "ana@example.com"
-CODE_SUBJECT = re.compile(r"^(\d{6}) is your Roost sign-in code$")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: the browser tests need the system Chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def next_working_day() -> date:
@@ -54,30 +27,6 @@ def next_working_day() -> date:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
-
-
-def sign_in(page, base_url: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{base_url}/rooms")
-    page.wait_for_url(re.compile(r".*/signin.*"))
-    page.get_by_label("Email address").fill(EMAIL)
-    page.get_by_role("button", name="Email me a code").click()
-    page.wait_for_url(re.compile(r".*/signin/code\?.*"))
-    mail = page.context.new_page()
-    deadline = time.monotonic() + 15
-    mail.goto(f"{base_url}/dev/mail")
-    while not mail.get_by_role("link", name=CODE_SUBJECT).count():
-        assert time.monotonic() < deadline, "no sign-in mail"
-        time.sleep(0.2)
-        mail.reload()
-    code = CODE_SUBJECT.match(mail.get_by_role("link", name=CODE_SUBJECT).first.inner_text()
-                              .strip()).group(1)
-    mail.close()
-    page.get_by_label("The 6-digit code").fill(code)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/rooms")
-    expect(page.get_by_test_id("signed-in-email")).to_have_text(EMAIL)
 
 
 def booking_mails(outbox: Path, want: int, timeout: float = 15.0) -> list:
@@ -98,8 +47,7 @@ def test_book_on_the_grid_edit_and_cancel_on_a_phone(browser, tmp_path: Path) ->
     with serve_roost(tmp_path, {"ROOST_APPS": "rooms"}, demo=True) as base_url:
         context = browser.new_context(**PHONE)  # type: ignore[attr-defined]
         try:
-            page = context.new_page()
-            sign_in(page, base_url)
+            page = sign_in(context, base_url, EMAIL, "/rooms")
             page.goto(f"{base_url}/rooms?day={day.isoformat()}")
             grid = page.get_by_test_id("vacancy-grid")
             expect(grid).to_be_visible()

@@ -6,42 +6,15 @@ browser. Without Chromium the test skips, except on CI (CI=true), where it fails
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
+from support.browser import CODE_SUBJECT as SUBJECT
+from support.browser import PHONE, SHOTS
 from support.server import serve_roost
 
-pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True}
-SHOTS = Path("/tmp")
 EMAIL = "ana@example.com"
-SUBJECT = re.compile(r"^(\d{6}) is your Roost sign-in code$")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: the browser tests need the system Chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def read_code(page, base_url: str, timeout: float = 15.0) -> str:
