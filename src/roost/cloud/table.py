@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, Protocol, TypeAlias
@@ -373,6 +373,26 @@ class Tables(Protocol):
     def purge_expired(self) -> int:
         """Delete expired items now (a background job calls it); returns how many."""
         ...
+
+
+def query_all(
+    table: Table,
+    partition: Value,
+    *,
+    sort: SortKey | None = None,
+    index: str | None = None,
+    forward: bool = True,
+    page_size: int = 500,
+) -> Iterator[Item]:
+    """Every item of a partition, page after page (the one way to read a whole partition)."""
+    cursor: str | None = None
+    while True:
+        page = table.query(partition, sort=sort, index=index, forward=forward, limit=page_size,
+                           cursor=cursor)
+        yield from page.items
+        if page.cursor is None:
+            return
+        cursor = page.cursor
 
 
 # --------------------------------------------------------------------------- shared validation

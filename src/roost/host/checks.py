@@ -7,14 +7,12 @@ blobs); they run with read-only guarded contexts, as the functions they are."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from roost.cloud.audit import current_actor
 from roost.cloud.events import OUTBOX
-from roost.cloud.table import Item, Table
+from roost.cloud.table import query_all
 from roost.host.bootstrap import Runtime
 
 CORE = "roost.events"
@@ -26,32 +24,22 @@ class Finding:
     problem: str
 
 
-def _all(table: Table, partition: str, **kwargs: Any) -> Iterator[Item]:
-    cursor: str | None = None
-    while True:
-        page = table.query(partition, cursor=cursor, limit=500, **kwargs)
-        yield from page.items
-        if page.cursor is None:
-            return
-        cursor = page.cursor
-
-
 def event_findings(runtime: Runtime, *, max_age: timedelta) -> list[Finding]:
     """Events not delivered within `max_age`, and dead letters."""
     from roost.cloud.local.dispatcher import DEAD, DEAD_LETTERS, DELIVERIES, QUEUE
 
     cutoff = runtime.clock.now() - max_age
     found: list[Finding] = []
-    for item in _all(runtime.tables.table(OUTBOX.name), "pending"):
+    for item in query_all(runtime.tables.table(OUTBOX.name), "pending"):
         if datetime.fromisoformat(item["at"]) < cutoff:
             found.append(Finding(CORE, f"event {item['sk']} ({item['type']}) of {item['at']} "
                                        "was never handed to its handlers"))
-    for item in _all(runtime.tables.table(DELIVERIES.name), QUEUE, index="by_due"):
+    for item in query_all(runtime.tables.table(DELIVERIES.name), QUEUE, index="by_due"):
         if datetime.fromisoformat(item["at"]) < cutoff:
             found.append(Finding(CORE, f"event {item['event']} ({item['type']}) of {item['at']} "
                                        f"is still undelivered to {item['handler']} after "
                                        f"{item['attempts']} attempts"))
-    for item in _all(runtime.tables.table(DEAD_LETTERS.name), DEAD):
+    for item in query_all(runtime.tables.table(DEAD_LETTERS.name), DEAD):
         found.append(Finding(CORE, f"event {item['event']} ({item['type']}) is a dead letter "
                                    f"for {item['handler']}: {item['error'][:200]}"))
     return found

@@ -46,6 +46,7 @@ from roost.cloud.table import (
     TableSpec,
     Update,
     attr,
+    query_all,
 )
 
 from .rules import Override, Quotas, week_of
@@ -72,14 +73,7 @@ class Stale(Exception):
 
 
 def _all(tables: Tables, table: TableSpec, partition: str, **kw: Any) -> list[Item]:
-    out: list[Item] = []
-    cursor: str | None = None
-    while True:
-        page = tables.table(table.name).query(partition, cursor=cursor, limit=PAGE, **kw)
-        out.extend(page.items)
-        if page.cursor is None:
-            return out
-        cursor = page.cursor
+    return list(query_all(tables.table(table.name), partition, page_size=PAGE, **kw))
 
 
 # --------------------------------------------------------------------------- offices

@@ -27,7 +27,7 @@ Key design (works the same on DynamoDB):
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -41,11 +41,11 @@ from roost.cloud.table import (
     Op,
     Put,
     SortKey,
-    Table,
     Tables,
     TableSpec,
     Update,
     attr,
+    query_all,
 )
 
 from . import rules
@@ -81,16 +81,6 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
 
 
-def _all(table: Table, partition: str, **kw: Any) -> Iterator[Item]:
-    cursor = None
-    while True:
-        page = table.query(partition, cursor=cursor, **kw)
-        yield from page.items
-        if page.cursor is None:
-            return
-        cursor = page.cursor
-
-
 # --------------------------------------------------------------------------- rooms
 
 
@@ -116,7 +106,7 @@ def all_rooms(tables: Tables) -> list[Item]:
     version = marker["v"] if marker else None
     if version is not None and version in _catalog:
         return _catalog[version]
-    rooms = list(_all(table, ROOM_PARTITION))
+    rooms = list(query_all(table, ROOM_PARTITION))
     if version is not None:
         if len(_catalog) > 64:
             _catalog.clear()
@@ -163,7 +153,7 @@ def room_day(tables: Tables, room_id: str, day: date) -> Item | None:
 
 def days_on(tables: Tables, day: date) -> dict[str, Item]:
     """Every room's room-day item of `day`, by room id (rooms with no booking are absent)."""
-    return {i["room"]: i for i in _all(tables.table(DAYS.name), day.isoformat(),
+    return {i["room"]: i for i in query_all(tables.table(DAYS.name), day.isoformat(),
                                        index="by_day")}
 
 
@@ -289,7 +279,7 @@ def put_readings(tables: Tables, room_id: str, sensor_id: str,
 def readings_on(tables: Tables, day: date) -> list[tuple[str, str, bool]]:
     """(room, UTC stamp, occupied) of every reading of a UTC day, by room and time."""
     out = []
-    for i in _all(tables.table(READINGS.name), day.isoformat()):
+    for i in query_all(tables.table(READINGS.name), day.isoformat()):
         room_id, stamp, _ = i["at"].split("|")
         out.append((room_id, stamp, bool(i["occupied"])))
     return out
@@ -305,7 +295,7 @@ def blocking(tables: Tables, blocking_id: str) -> Item:
 
 
 def all_blockings(tables: Tables) -> list[Item]:
-    return list(_all(tables.table(BLOCKINGS.name), "blocking"))
+    return list(query_all(tables.table(BLOCKINGS.name), "blocking"))
 
 
 def put_blocking(tables: Tables, item: Item) -> None:
@@ -342,7 +332,7 @@ def release_op(item: Item, sequence: int) -> Put:
 
 
 def bookings_of(tables: Tables, organiser: str, since: datetime) -> list[Item]:
-    return list(_all(tables.table(BOOKINGS.name), organiser, index="by_organiser",
+    return list(query_all(tables.table(BOOKINGS.name), organiser, index="by_organiser",
                      sort=SortKey.ge(rules.stamp(since))))
 
 
@@ -351,15 +341,15 @@ PENDING = "pending"
 
 def pending_bookings(tables: Tables) -> list[Item]:
     """Bookings waiting for a room manager, by room then start (a sparse index)."""
-    return list(_all(tables.table(BOOKINGS.name), PENDING, index="by_pending"))
+    return list(query_all(tables.table(BOOKINGS.name), PENDING, index="by_pending"))
 
 
 def bookings_in_series(tables: Tables, series: str) -> list[Item]:
-    return list(_all(tables.table(BOOKINGS.name), series, index="by_series"))
+    return list(query_all(tables.table(BOOKINGS.name), series, index="by_series"))
 
 
 def due_for_release(tables: Tables, now: datetime) -> list[Item]:
-    return list(_all(tables.table(BOOKINGS.name), DUE, index="by_release",
+    return list(query_all(tables.table(BOOKINGS.name), DUE, index="by_release",
                      sort=SortKey.le(rules.stamp(now))))
 
 

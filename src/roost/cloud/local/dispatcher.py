@@ -47,6 +47,7 @@ from roost.cloud.table import (
     Tables,
     TableSpec,
     attr,
+    query_all,
 )
 
 log = structlog.get_logger(__name__)
@@ -412,13 +413,7 @@ class LocalDispatcher:
 
 
 def _pages(table: Table, partition: str, **kwargs: Any) -> Iterator[Item]:
-    cursor: str | None = None
-    while True:
-        page = table.query(partition, limit=PAGE, cursor=cursor, **kwargs)
-        yield from page.items
-        cursor = page.cursor
-        if cursor is None:
-            return
+    return query_all(table, partition, page_size=PAGE, **kwargs)
 
 
 class DeadLetters:

@@ -16,7 +16,7 @@ from roost.cloud.clock import Clock
 from roost.cloud.errors import Conflict, Invalid, NotFound, TransactionCanceled
 from roost.cloud.identity import ANY_SCOPE, SYSTEM_ADMIN, SYSTEM_APP, Grant, Principal
 from roost.cloud.ids import new_id
-from roost.cloud.table import Item, Op, Put, Tables, attr
+from roost.cloud.table import Item, Op, Put, Tables, attr, query_all
 
 from .identity_emails import EmailRules
 from .identity_tables import EMAILS, GRANTS, USERS
@@ -94,14 +94,8 @@ class Directory:
         return [User.from_item(i) for i in page.items], page.cursor
 
     def grants_of(self, user_id: str) -> frozenset[Grant]:
-        grants: set[Grant] = set()
-        cursor: str | None = None
-        while True:
-            page = self.tables.table(GRANTS.name).query(user_id, cursor=cursor)
-            grants.update(Grant(i["app"], i["role"], i["scope"]) for i in page.items)
-            if page.cursor is None:
-                return frozenset(grants)
-            cursor = page.cursor
+        return frozenset(Grant(i["app"], i["role"], i["scope"])
+                         for i in query_all(self.tables.table(GRANTS.name), user_id))
 
     def users_with(self, app: str, role: str, scope: str = ANY_SCOPE) -> list[User]:
         """Users granted `role` in `app` for `scope` — including those granted it for every
@@ -109,14 +103,9 @@ class Directory:
         check_grant(Grant(app, role, scope))
         ids: list[str] = []
         for s in dict.fromkeys((scope, ANY_SCOPE)):
-            cursor: str | None = None
-            while True:
-                page = self.tables.table(GRANTS.name).query(
-                    _grant_sk(Grant(app, role, s)), index="by_role", cursor=cursor)
-                ids.extend(i["user_id"] for i in page.items if i["user_id"] not in ids)
-                if page.cursor is None:
-                    break
-                cursor = page.cursor
+            held = query_all(self.tables.table(GRANTS.name), _grant_sk(Grant(app, role, s)),
+                             index="by_role")
+            ids.extend(i["user_id"] for i in held if i["user_id"] not in ids)
         users = self.tables.table(USERS.name)
         return [User.from_item(item) for uid in ids if (item := users.get({"id": uid}))]
 
