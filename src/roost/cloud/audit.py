@@ -10,8 +10,10 @@ comes from `current_actor`, which the host sets per request and per event delive
 from __future__ import annotations
 
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
+from roost.cloud.ids import new_id
 from roost.cloud.table import MAX_ITEM_BYTES, IndexSpec, TableSpec, encode_key, item_size
 
 AUDIT = TableSpec(
@@ -32,21 +34,24 @@ def record_id(table: str, key: dict[str, Any]) -> str:
 
 def audit_item(
     *, table: TableSpec, key: dict[str, Any], op: str, before: dict[str, Any] | None,
-    after: dict[str, Any] | None, actor: str | None, at_iso: str, entry_id: str,
+    after: dict[str, Any] | None, at: datetime,
 ) -> dict[str, Any]:
-    """The audit record one write produces. `op` is "put", "update" or "delete"."""
-    return {
+    """The audit record one write produces, by `current_actor` at `at`, made to fit in 400 KB.
+    `op` is "put", "update" or "delete"."""
+    at_iso = at.astimezone(UTC).isoformat(timespec="microseconds")  # fixed width: sorts by time
+    record = {
         "pk": table.app,
-        "sk": f"{at_iso}#{entry_id}",
+        "sk": f"{at_iso}#{new_id(at)}",
         "record": record_id(table.name, key),
         "table": table.name,
         "key": dict(key),
         "op": op,
         "before": before,
         "after": after,
-        "actor": actor or "system",
+        "actor": current_actor.get() or "system",
         "at": at_iso,
     }
+    return fit_audit(record, key)
 
 
 def fit_audit(record: dict[str, Any], key: dict[str, Any]) -> dict[str, Any]:

@@ -35,11 +35,11 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from roost.cloud.audit import AUDIT, audit_item, current_actor, fit_audit
+from roost.cloud.audit import AUDIT, audit_item
 from roost.cloud.aws.dynamo_errors import cancellation_codes, error_code, invalid, translate
 from roost.cloud.aws.dynamo_expressions import (
     Expression,
@@ -63,7 +63,6 @@ from roost.cloud.errors import (
     TransactionCanceled,
     Unavailable,
 )
-from roost.cloud.ids import new_id
 from roost.cloud.table import (
     MAX_TRANSACT_OPS,
     Check,
@@ -101,11 +100,6 @@ def _is_number(v: Value) -> bool:
 
 def _type_ok(v: Value, kind: KeyType) -> bool:
     return {"S": isinstance(v, str), "B": isinstance(v, bytes), "N": _is_number(v)}[kind]
-
-
-def _iso(now: datetime) -> str:
-    """Fixed-width UTC time, so audit sort keys order by time."""
-    return now.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def validate_update(spec: TableSpec, op: Update) -> None:
@@ -483,8 +477,7 @@ class DynamoTables:
     ) -> dict[str, Any]:
         kind = "put" if isinstance(op, Put) else "update" if isinstance(op, Update) else "delete"
         record = audit_item(table=spec, key=dict(key), op=kind, before=before, after=after,
-                            actor=current_actor.get(), at_iso=_iso(now), entry_id=new_id(now))
-        record = fit_audit(record, key)
+                            at=now)
         return {"Put": {"TableName": physical_name(self.prefix, AUDIT), "Item": to_item(record)}}
 
     # ------------------------------------------------------------------ TTL

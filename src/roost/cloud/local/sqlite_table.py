@@ -41,11 +41,11 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from roost.cloud.audit import AUDIT, audit_item, current_actor
+from roost.cloud.audit import AUDIT, audit_item
 from roost.cloud.clock import Clock
 from roost.cloud.errors import (
     ConditionFailed,
@@ -54,7 +54,6 @@ from roost.cloud.errors import (
     TransactionCanceled,
     Unavailable,
 )
-from roost.cloud.ids import new_id
 from roost.cloud.local.sqlite_codec import decode, encode
 from roost.cloud.local.sqlite_errors import guarded
 from roost.cloud.local.sqlite_rows import (
@@ -67,7 +66,6 @@ from roost.cloud.local.sqlite_rows import (
     sort_condition,
 )
 from roost.cloud.table import (
-    MAX_ITEM_BYTES,
     Check,
     Cond,
     Delete,
@@ -88,7 +86,6 @@ from roost.cloud.table import (
     decode_cursor,
     encode_cursor,
     evaluate,
-    item_size,
 )
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -125,26 +122,6 @@ def _spec_from_json(text: str) -> TableSpec:
     raw = json.loads(text)
     raw["indexes"] = tuple(IndexSpec(**ix) for ix in raw["indexes"])
     return TableSpec(**raw)
-
-
-def _iso(now: datetime) -> str:
-    """Fixed-width UTC time, so audit sort keys order by time."""
-    return now.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _fit_audit(record: Item, key: Key) -> Item:
-    """An audit record that fits in 400 KB: when before+after do not, keep the key and the
-    names of the changed attributes."""
-    if item_size(record) <= MAX_ITEM_BYTES:
-        return record
-    before, after = record["before"] or {}, record["after"] or {}
-    changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
-    slim = {**record, "before": dict(key) if record["before"] is not None else None,
-            "after": dict(key) if record["after"] is not None else None,
-            "truncated": True, "changed": changed}
-    if item_size(slim) > MAX_ITEM_BYTES:
-        slim["changed"] = None
-    return slim
 
 
 class SqliteTables:
@@ -365,10 +342,7 @@ class SqliteTables:
             after = decode(encode(after))  # as a reader will see it: tuples are lists
         if before == after:
             return
-        at = _iso(now)
-        record = audit_item(table=spec, key=dict(key), op=op, before=before, after=after,
-                            actor=current_actor.get(), at_iso=at, entry_id=new_id(now))
-        record = _fit_audit(record, key)
+        record = audit_item(table=spec, key=dict(key), op=op, before=before, after=after, at=now)
         pk, sk = row_key(AUDIT, record)
         self._store(db, AUDIT, pk, sk, None, record)
 
