@@ -23,7 +23,7 @@ import secrets
 import struct
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,9 +35,11 @@ from roost.cloud.blobs import (
     CHUNK,
     BlobInfo,
     Body,
-    check_key,
+    body_chunks,
+    check_content_type,
     check_metadata,
     check_prefix,
+    checked_key,
 )
 from roost.cloud.clock import Clock
 from roost.cloud.errors import Forbidden, Invalid, NotFound, TooLarge, Unavailable
@@ -94,9 +96,9 @@ class FileBlobs:
         metadata: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
     ) -> BlobInfo:
-        path = self._path(_key(key))
+        path = self._path(checked_key(key))
         meta = check_metadata(metadata)
-        content_type = _content_type(content_type)
+        content_type = check_content_type(content_type)
         if max_bytes is not None and (
             not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 0
         ):
@@ -106,7 +108,7 @@ class FileBlobs:
         try:
             digest = hashlib.md5(usedforsecurity=False)
             size = 0
-            for chunk in _chunks(body):  # the body's own errors pass through unchanged
+            for chunk in body_chunks(body):  # the body's own errors pass through unchanged
                 size += len(chunk)
                 if max_bytes is not None and size > max_bytes:
                     raise TooLarge(f"blob {key!r} is larger than {max_bytes} bytes",
@@ -131,7 +133,7 @@ class FileBlobs:
         return info
 
     def delete(self, key: str) -> bool:
-        path = self._path(_key(key))
+        path = self._path(checked_key(key))
         try:
             visible = not self._is_expired(self._info_at(path, key))
         except NotFound:
@@ -148,7 +150,7 @@ class FileBlobs:
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, key: str) -> tuple[BlobInfo, Iterator[bytes]]:
-        path = self._path(_key(key))
+        path = self._path(checked_key(key))
         f = _open_blob(path, key)
         try:
             info = _read_trailer(f, key)
@@ -164,7 +166,7 @@ class FileBlobs:
         return b"".join(chunks)
 
     def head(self, key: str) -> BlobInfo:
-        info = self._info_at(self._path(_key(key)), key)
+        info = self._info_at(self._path(checked_key(key)), key)
         if self._is_expired(info):
             raise _not_found(key)
         return info
@@ -187,7 +189,7 @@ class FileBlobs:
     # -- signed URLs -----------------------------------------------------------------------
 
     def signed_url(self, key: str, *, expires_in: int = 900, method: str = "GET") -> str:
-        _key(key)
+        checked_key(key)
         method = _method(method)
         if (not isinstance(expires_in, int) or isinstance(expires_in, bool)
                 or not 1 <= expires_in <= MAX_URL_SECONDS):
@@ -199,7 +201,7 @@ class FileBlobs:
 
     def verify_signature(self, key: str, expires: int, sig: str, method: str = "GET") -> None:
         """Accept a signed URL's parts or raise `Forbidden` ("bad_signature", "url_expired")."""
-        _key(key)
+        checked_key(key)
         if not isinstance(expires, int) or not isinstance(sig, str) or not isinstance(method, str):
             raise Forbidden("this link is not valid", code="bad_signature")
         expected = self._sign(method.upper(), key, expires).encode()
@@ -394,13 +396,6 @@ class _Stream:
         self.close()
 
 
-def _key(key: str) -> str:
-    try:
-        return check_key(key)
-    except UnicodeEncodeError:  # a lone surrogate cannot be a file name nor an S3 key
-        raise Invalid("a blob key must be valid Unicode text", code="invalid_blob_key") from None
-
-
 def _decode(name: str) -> str | None:
     """A folder or file name back to its key segment; None for names that are not ours."""
     rest = name.replace("%25", "")
@@ -409,46 +404,12 @@ def _decode(name: str) -> str | None:
     return name.replace("%25", "%")
 
 
-def _content_type(value: str) -> str:
-    if (not isinstance(value, str) or not value or len(value) > 255 or not value.isascii()
-            or any(ord(c) < 32 for c in value) or "/" not in value):
-        raise Invalid(f"content type {value!r} should look like 'image/png'",
-                      code="invalid_content_type")
-    return value
-
-
 def _method(method: str) -> str:
     upper = method.upper() if isinstance(method, str) else ""
     if upper not in _METHODS:
         raise Invalid(f"a signed URL grants one of {sorted(_METHODS)}, not {method!r}",
                       code="invalid_method")
     return upper
-
-
-def _chunks(body: Body) -> Iterator[bytes]:
-    """Any accepted body as a stream of bytes chunks, never reading it all at once."""
-    if isinstance(body, bytes | bytearray | memoryview):
-        view = memoryview(body).cast("B")
-        for i in range(0, len(view), CHUNK):
-            yield bytes(view[i : i + CHUNK])
-        return
-    if isinstance(body, str):
-        raise Invalid("a blob body is bytes, not text; encode it first", code="invalid_body")
-    read = getattr(body, "read", None)
-    if callable(read):
-        while chunk := read(CHUNK):
-            if not isinstance(chunk, bytes | bytearray):
-                raise Invalid("a blob body file must be opened in binary mode",
-                              code="invalid_body")
-            yield bytes(chunk)
-        return
-    if not isinstance(body, Iterable):
-        raise Invalid("a blob body is bytes, a binary file or an iterable of bytes",
-                      code="invalid_body")
-    for chunk in body:
-        if not isinstance(chunk, bytes | bytearray | memoryview):
-            raise Invalid("every chunk of a blob body must be bytes", code="invalid_body")
-        yield bytes(chunk)
 
 
 def _trailer(info: BlobInfo) -> bytes:
