@@ -10,6 +10,6 @@ app = App("desks", "Desks", tables=TABLES,
           description="Book a desk (and parking) in an office for a day; show a pass at "
                       "the door.")
 
-from roost.apps.desks import api, demo, events, pages  # noqa: E402, F401  (they declare on `app`)
+from roost.apps.desks import api, demo, events, invariants, pages  # noqa: E402, F401
 
 __all__ = ["app"]

@@ -397,3 +397,32 @@ def pass_key(tables: Tables) -> bytes:
         item = keys.get(key)
     assert item is not None
     return bytes(item["value"])
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+def counter_mismatches(tables: Tables) -> list[str]:
+    """Every day counter that disagrees with the bookings it counts, and every person's week
+    counter that disagrees with their bookings that week (what `roost check` reports)."""
+    found: list[str] = []
+    weeks: dict[tuple[str, str], int] = {}
+    for o in offices(tables):
+        for counter in query_all(tables.table(COUNTERS.name), f"day#{o['sk']}"):
+            day = date.fromisoformat(counter["sk"])
+            held = bookings_on(tables, o["sk"], day)
+            want = (len(held), sum(1 for b in held if b.get("parking")))
+            have = (int(counter.get("desks", 0)), int(counter.get("parking", 0)))
+            if have != want:
+                found.append(f"office {o['sk']} on {day}: counters say {have[0]} desks, "
+                             f"{have[1]} parking; the bookings are {want[0]} and {want[1]}")
+            for b in held:
+                week = (b["email"], week_of(day).isoformat())
+                weeks[week] = weeks.get(week, 0) + 1
+    for (email, monday), n in sorted(weeks.items()):
+        counted = int((tables.table(COUNTERS.name).get(
+            {"pk": f"week#{email}", "sk": monday}) or {}).get("n", 0))
+        if counted != n:
+            found.append(f"{email} in the week of {monday}: counter says {counted}, "
+                         f"bookings are {n}")
+    return found

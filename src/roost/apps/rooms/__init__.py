@@ -18,6 +18,7 @@ from . import (  # noqa: E402, F401  (they declare on `app`)
     demo,
     events,
     feeds,
+    invariants,
     pages,
     sensors,
     series,

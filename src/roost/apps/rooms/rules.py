@@ -223,3 +223,17 @@ def occupied_minutes(readings: Sequence[tuple[datetime, bool]],
 def check_in_by_reading(start: datetime, closes: datetime, at: datetime) -> bool:
     """An "occupied" reading checks a booking in if it falls in the check-in window."""
     return may_check_in(start, closes, at)
+
+
+def double_bookings(busy: Iterable[Span]) -> list[tuple[Span, Span]]:
+    """Pairs of bookings (blockings aside: they may close a room over bookings on purpose) whose
+    spans overlap — what must never be stored."""
+    booked = sorted((s for s in busy if not s.code.startswith(BLOCK_PREFIX)),
+                    key=lambda s: s.start)
+    pairs: list[tuple[Span, Span]] = []
+    for i, a in enumerate(booked):
+        for b in booked[i + 1:]:
+            if b.start >= a.end:
+                break
+            pairs.append((a, b))
+    return pairs

@@ -362,3 +362,24 @@ def mark_checked_in(tables: Tables, code: str) -> bool:
     except Conflict:
         return False
     return True
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+def all_room_days(tables: Tables) -> list[tuple[str, Item]]:
+    """Every stored room-day, as (room id, item): for `roost check`, not for requests."""
+    table = tables.table(DAYS.name)
+    return [(r["id"], d) for r in all_rooms(tables) for d in query_all(table, r["id"])]
+
+
+def all_bookings(tables: Tables) -> list[Item]:
+    """Every booking, whatever its state: for `roost check`, not for requests."""
+    items: list[Item] = []
+    cursor: str | None = None
+    while True:
+        page = tables.table(BOOKINGS.name).scan(limit=500, cursor=cursor)
+        items.extend(page.items)
+        if page.cursor is None:
+            return items
+        cursor = page.cursor
