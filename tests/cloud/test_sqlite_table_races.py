@@ -120,6 +120,7 @@ def test_transactions_across_processes_are_all_or_nothing(tables):
 
 CRASH = r"""
 import os, sys
+import roost.cloud.audit as audit
 import roost.cloud.local.sqlite_table as adapter
 from roost.cloud.clock import SystemClock
 from roost.cloud.table import Put, TableSpec, Update
@@ -130,7 +131,7 @@ def dying_new_id(at=None):
     if len(calls) == 2:  # the second audit record: the first write is already in the database
         os._exit(3)
     return "01J0000000000000000000000" + str(len(calls))
-adapter.new_id = dying_new_id
+audit.new_id = dying_new_id  # audit records take their ids from here
 
 tables = adapter.SqliteTables(sys.argv[1], [TableSpec("race_log", sk=None, audit=True),
                               TableSpec("race_counters", sk=None)], clock=SystemClock())
