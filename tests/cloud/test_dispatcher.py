@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -18,29 +17,10 @@ from roost.cloud.clock import FrozenClock
 from roost.cloud.errors import Conflict, Invalid
 from roost.cloud.events import Event, publish
 from roost.cloud.ids import new_id
-from roost.cloud.local.dispatcher import TABLES, LocalDispatcher, backoff
-from roost.cloud.local.sqlite_table import SqliteTables
+from roost.cloud.local.dispatcher import LocalDispatcher, backoff
 from roost.cloud.table import Op, Table, Tables
 
-
-@pytest.fixture
-def open_tables(tmp_path: Path, clock: FrozenClock) -> Iterator[Callable[[], Tables]]:
-    """Each call opens the same database file anew, as another process would."""
-    opened: list[SqliteTables] = []
-
-    def factory() -> Tables:
-        t = SqliteTables(tmp_path / "roost.sqlite", TABLES, clock=clock)
-        opened.append(t)
-        return t
-
-    yield factory
-    for t in opened:
-        t.close()
-
-
-@pytest.fixture
-def tables(open_tables: Callable[[], Tables]) -> Tables:
-    return open_tables()
+pytest_plugins = ["events_fixtures"]
 
 
 def emit(tables: Tables, clock: FrozenClock, type: str = "rooms.booked", **data: Any) -> Event:

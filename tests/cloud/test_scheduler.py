@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from roost.cloud.clock import FrozenClock
 from roost.cloud.errors import Conflict, Invalid
 from roost.cloud.events import Event
-from roost.cloud.local.dispatcher import TABLES, LocalDispatcher
+from roost.cloud.local.dispatcher import LocalDispatcher
 from roost.cloud.local.scheduler import SCHEDULES, Scheduler
-from roost.cloud.local.sqlite_table import SqliteTables
 from roost.cloud.table import Op, Table, Tables
 
 MONDAY_0850 = datetime(2026, 1, 5, 8, 50, tzinfo=UTC)
@@ -25,23 +23,7 @@ def clock() -> FrozenClock:
     return FrozenClock(MONDAY_0850)
 
 
-@pytest.fixture
-def open_tables(tmp_path: Path, clock: FrozenClock) -> Iterator[Callable[[], Tables]]:
-    opened: list[SqliteTables] = []
-
-    def factory() -> Tables:
-        t = SqliteTables(tmp_path / "roost.sqlite", TABLES, clock=clock)
-        opened.append(t)
-        return t
-
-    yield factory
-    for t in opened:
-        t.close()
-
-
-@pytest.fixture
-def tables(open_tables: Callable[[], Tables]) -> Tables:
-    return open_tables()
+pytest_plugins = ["events_fixtures"]
 
 
 class Inbox:
