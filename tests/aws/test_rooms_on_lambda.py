@@ -56,6 +56,12 @@ def test_a_booking_on_lambda_ends_as_an_invitation_in_ses(rooms_rt):
     stored = [i for i in rt.resources.tables.table("rooms_bookings").scan().items
               if i.get("code") == code]
     assert stored, "the booking is in DynamoDB"
+    seen = handle_http(rt, rt.function("rooms.vacancy"), http_event(
+        "GET", "/rooms/vacancy", route="/rooms/vacancy", query={"day": "2026-01-05"},
+        token=sign_in(rt, "vic@example.com")))
+    assert seen["statusCode"] == 200 and seen["headers"]["content-type"] == "application/json"
+    [atlas] = json.loads(seen["body"])["rooms"]
+    assert [b["code"] for b in atlas["busy"]] == [code], "vacancy's ready JSON on Lambda"
 
     pending = [e for e in rt.resources.tables.table(OUTBOX.name).query("pending").items
                if e["type"] == "rooms.booking_created"]

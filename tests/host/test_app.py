@@ -123,6 +123,10 @@ def make_sample_app(templates: Path) -> App:
                      cookies=[Cookie("flavour", "oat", max_age=60),
                               Cookie("old", max_age=0)])
 
+    @app.route("GET", "/sample/ready", roles=["public"])
+    def ready(ctx: Ctx) -> dict[str, object]:
+        return Reply(body=b'{"ready":true,"n":[1,2]}', status=203)  # type: ignore[return-value]
+
     @app.route("PUT", "/sample/upload/{name}", roles=["user"], uses=Uses(blobs="sample/"))
     def upload(ctx: Ctx, body: bytes, *, name: str) -> dict[str, object]:
         info = ctx.blobs.put(f"sample/{name}", body, content_type="text/plain")
@@ -369,6 +373,12 @@ def test_a_reply_sets_status_headers_and_cookies(client):
     assert "HttpOnly" in oat and "SameSite=lax" in oat and "Max-Age=60" in oat
     assert "Secure" not in oat  # base URL is http
     assert any(c.startswith("old=") and "Max-Age=0" in c for c in cookies)
+
+
+def test_a_reply_of_ready_json_is_sent_as_it_is(client):
+    r = client.get("/sample/ready")
+    assert r.status_code == 203 and r.content == b'{"ready":true,"n":[1,2]}'
+    assert r.headers["content-type"] == "application/json"
 
 
 def test_cookies_are_secure_when_the_site_is_https(make_host, tmp_path):

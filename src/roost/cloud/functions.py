@@ -141,7 +141,8 @@ class Cookie:
 @dataclass(frozen=True)
 class Reply:
     """What a route or page returns when a bare body is not enough: its own status, headers or
-    cookies. `body` is the model (routes) or template context (pages)."""
+    cookies. `body` is the model (routes) or template context (pages); a route may give ready
+    JSON as `bytes`, sent as it is, when building a model of a large answer costs too much."""
 
     body: Any = None
     status: int | None = None

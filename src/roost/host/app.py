@@ -257,11 +257,19 @@ def _add_route(api: FastAPI, app: App, fn: Function) -> None:
         result, _ = await run_in_threadpool(_call, rt, fn, request, principal, kwargs)
         if isinstance(result, Reply):
             body = result.body
-            content = (adapter.dump_python(body, mode="json") if adapter is not None
-                       and body is not None else jsonable_encoder(body))
             status = result.status or fn.status
-            response: Response = (Response(status_code=status) if status == 204
-                                  else JSONResponse(content, status_code=status))
+            response: Response
+            if status == 204:
+                response = Response(status_code=status)
+            elif isinstance(body, bytes):  # ready JSON (see `Reply`)
+                response = Response(body, status_code=status, media_type="application/json")
+            elif adapter is not None and body is not None:
+                # Straight to JSON bytes: no intermediate tree of a large answer to build,
+                # walk again and collect.
+                response = Response(adapter.dump_json(body), status_code=status,
+                                    media_type="application/json")
+            else:
+                response = JSONResponse(jsonable_encoder(body), status_code=status)
             return _apply_reply(response, result, rt.settings)
         return result
 

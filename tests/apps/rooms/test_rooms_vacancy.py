@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
+
 from rooms_helpers import ANA
+
+from roost.apps.rooms import vacancy as vacancy_module
+from roost.apps.rooms.models import Vacancy, VacancyQuery
 
 
 def setup_rooms(host) -> None:
@@ -55,6 +61,28 @@ def test_vacancy_of_a_week_has_a_row_per_room_and_day(host):
                           headers=host.as_(ANA))
     assert bad.status_code == 422
 
+
+
+def test_the_served_json_is_exactly_the_models_json(host):
+    """The route writes its JSON itself; it must be the model's JSON, byte for byte."""
+    setup_rooms(host)
+    host.book("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z")
+    host.book("2026-01-07T08:00:00Z", "2026-01-07T09:30:00Z", room="ember")
+    fn = host.runtime.registry.function("rooms.vacancy")
+    for params in ({"day": "2026-01-05"}, {"day": "2026-01-05", "days": 7},
+                   {"day": "2026-01-05", "days": 7, "site": "London"}):
+        query = VacancyQuery(day=date.fromisoformat(params["day"]), days=params.get("days", 1),
+                             site=params.get("site"))
+        model = vacancy_module.vacancy_of(fn.context(host.runtime.resources), query)
+        served = host.client.get("/rooms/vacancy", params=params, headers=host.as_(ANA))
+        assert served.headers["content-type"] == "application/json"
+        assert served.content == Vacancy.model_dump_json(model).encode()
+        assert any(r["busy"] for r in served.json()["rooms"])
+
+
+def test_codes_that_need_escaping_are_escaped():
+    for text in ("B0100000", 'a"b', "back\\slash", "ünï", "tab\there", "</script>"):
+        assert json.loads(f'"{vacancy_module._text(text)}"') == text
 
 def test_find_a_free_room_now_or_later_for_n_people(host):
     setup_rooms(host)

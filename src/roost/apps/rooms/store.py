@@ -134,11 +134,19 @@ def spans(day_item: Item | None) -> list[Span]:
             for b in day_item.get("busy", [])]
 
 
-def busy_stamps(day_item: Item | None) -> list[tuple[str, str, str]]:
-    """The busy spans as stored stamps (start, end, code), unparsed: for vacancy."""
-    if not day_item:
-        return []
-    return [(b[:20], b[21:41], b[42:]) for b in day_item.get("busy", [])]
+def busy_entries(day_item: Item | None) -> list[str]:
+    """The busy spans as stored (`busy_entry`), unparsed: for vacancy."""
+    return day_item.get("busy", []) if day_item else []
+
+
+def busy_stamp(entry: str) -> tuple[str, str, str]:
+    """A stored busy entry's (start, end, code) stamps, unparsed."""
+    return entry[:20], entry[21:41], entry[42:]
+
+
+def span_stamps(entry: str) -> tuple[str, str]:
+    """A stored busy entry's (start, end) stamps: they sort as the times do."""
+    return entry[:20], entry[21:41]
 
 
 def busy_entry(span: Span) -> str:

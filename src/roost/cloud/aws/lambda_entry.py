@@ -158,6 +158,10 @@ def _answer(fn: Function, result: Any) -> dict[str, Any]:
     body = reply.body
     if status == 204 or body is None:  # declared `-> None` routes are 204 (the registry's rule)
         return out
+    if isinstance(body, bytes):  # ready JSON (see `Reply`)
+        out["headers"].setdefault("content-type", "application/json")
+        out["body"] = body.decode()
+        return out
     if fn.response_model is not None and body is not None:
         content = TypeAdapter(fn.response_model).dump_python(body, mode="json")
     elif isinstance(body, BaseModel):
