@@ -12,7 +12,7 @@ from roost.apps.desks.config import settings
 from roost.cloud.clock import FrozenClock
 from roost.cloud.identity import Grant
 from roost.host.bootstrap import Runtime
-from support.tokens import access_token
+from support.tokens import Bearers
 
 SECRET = "test-secret-" + "x" * 40
 ADMIN = "boss@example.com"
@@ -31,21 +31,18 @@ class Desks:
     client: TestClient
     runtime: Runtime
     clock: FrozenClock
-    tokens: dict[str, str] = field(default_factory=dict)
+    bearers: Bearers = field(init=False)
 
-    minted: dict[str, datetime] = field(default_factory=dict)
+    def __post_init__(self) -> None:
+        self.bearers = Bearers(self.runtime.identity, self.clock)
 
     def auth(self, email: str) -> dict[str, str]:
         """A real access token; minted again once the test's clock has moved on."""
-        now = self.clock.now()
-        if email not in self.tokens or abs((now - self.minted[email]).total_seconds()) > 300:
-            self.tokens[email] = access_token(self.runtime.identity, email)
-            self.minted[email] = now
-        return {"Authorization": f"Bearer {self.tokens[email]}"}
+        return self.bearers(email)
 
     def grant(self, email: str, grant: Grant) -> None:
         self.runtime.identity.grant(email, grant, by="test")  # type: ignore[attr-defined]
-        self.tokens.pop(email, None)  # a fresh token carries the new grant
+        self.bearers.forget(email)  # a fresh token carries the new grant
 
     def office(self, office_id: str = "hq", *, desks: int = 10, parking: int = 2,
                tz: str = "UTC") -> dict[str, Any]:

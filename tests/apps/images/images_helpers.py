@@ -8,7 +8,6 @@ import io
 import struct
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -17,7 +16,7 @@ from PIL import Image
 from roost.cloud.clock import FrozenClock
 from roost.cloud.identity import Grant
 from roost.host.bootstrap import Runtime
-from support.tokens import access_token
+from support.tokens import Bearers
 
 SECRET = "images-test-secret-" + "x" * 40
 ANA = "ana@example.com"
@@ -31,27 +30,22 @@ class Host:
     client: TestClient
     runtime: Runtime
     clock: FrozenClock
-    _headers: dict[str, dict[str, str]] = field(default_factory=dict)
-    _minted: dict[str, datetime] = field(default_factory=dict)
+    bearers: Bearers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bearers = Bearers(self.runtime.identity, self.clock)
 
     def as_(self, email: str) -> dict[str, str]:
         """Headers of `email` signed in (again, once the clock has moved past their token)."""
-        now = self.clock.now()
-        minted = self._minted.get(email)
-        if minted is None or now - minted > timedelta(minutes=5) or now < minted:
-            if minted is None and email == ADMIN:
-                self.runtime.identity.grant(ADMIN, Grant("images", "admin"), by="test")
-            if minted is None and email == ANALYST:
-                self.runtime.identity.grant(ANALYST, Grant("images", "analyst"), by="test")
-            token = access_token(self.runtime.identity, email)
-            self._headers[email] = {"Authorization": f"Bearer {token}"}
-            self._minted[email] = now
-        return self._headers[email]
+        if not self.bearers.known(email):
+            role = {ADMIN: "admin", ANALYST: "analyst"}.get(email)
+            if role:
+                self.runtime.identity.grant(email, Grant("images", role), by="test")
+        return self.bearers(email)
 
     def user_id(self, email: str) -> str:
-        self.as_(email)
-        return str(self.runtime.identity.authenticate(
-            self._headers[email]["Authorization"].split()[1]).user_id)
+        token = self.as_(email)["Authorization"].removeprefix("Bearer ")
+        return str(self.runtime.identity.authenticate(token).user_id)
 
     def upload(self, data: bytes, *, who: str = ANA, content_type: str = "image/jpeg",
                key: str | None = None) -> Any:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -20,7 +20,7 @@ from roost.cloud.identity import Grant
 from roost.host.app import create_app
 from roost.host.bootstrap import Runtime
 from support.server import free_port
-from support.tokens import access_token
+from support.tokens import Bearers
 
 SECRET = "rooms-test-secret-" + "x" * 40
 ADMIN = "rita@example.com"
@@ -35,20 +35,16 @@ class Host:
     client: TestClient
     runtime: Runtime
     clock: FrozenClock
-    _headers: dict[str, dict[str, str]] = field(default_factory=dict)
-    _minted: dict[str, datetime] = field(default_factory=dict)
+    bearers: Bearers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bearers = Bearers(self.runtime.identity, self.clock)
 
     def as_(self, email: str) -> dict[str, str]:
         """Headers of `email` signed in (again, once the clock has moved past their token)."""
-        now = self.clock.now()
-        minted = self._minted.get(email)
-        if minted is None or now - minted > timedelta(minutes=5) or now < minted:
-            if email == ADMIN and minted is None:
-                self.runtime.identity.grant(ADMIN, Grant("rooms", "admin"), by="test")
-            token = access_token(self.runtime.identity, email)
-            self._headers[email] = {"Authorization": f"Bearer {token}"}
-            self._minted[email] = now
-        return self._headers[email]
+        if email == ADMIN and not self.bearers.known(email):
+            self.runtime.identity.grant(ADMIN, Grant("rooms", "admin"), by="test")
+        return self.bearers(email)
 
     def add_room(self, **overrides: Any) -> dict[str, Any]:
         r = self.client.post("/rooms/rooms", json={**ROOM, **overrides}, headers=self.as_(ADMIN))
