@@ -188,6 +188,14 @@ class SeriesOut(BaseModel):
     skipped: list[Skipped]
 
 
+def _check_days(first: date, last: date, most: int, too_long: str) -> None:
+    """A range of whole days: in order, and at most `most` days long."""
+    if last < first:
+        raise ValueError("the last day comes on or after the first")
+    if (last - first).days >= most:
+        raise ValueError(too_long)
+
+
 class BlockingIn(BaseModel):
     """Rooms closed over whole days (room-local), e.g. holidays or works."""
 
@@ -199,10 +207,8 @@ class BlockingIn(BaseModel):
 
     @model_validator(mode="after")
     def _days(self) -> BlockingIn:
-        if self.last_day < self.first_day:
-            raise ValueError("the last day comes on or after the first")
-        if (self.last_day - self.first_day).days >= 92:
-            raise ValueError("a blocking lasts at most 92 days; add another for more")
+        _check_days(self.first_day, self.last_day, 92,
+                    "a blocking lasts at most 92 days; add another for more")
         return self
 
 
@@ -331,10 +337,7 @@ class UtilisationQuery(BaseModel):
 
     @model_validator(mode="after")
     def _days(self) -> UtilisationQuery:
-        if self.last_day < self.first_day:
-            raise ValueError("the last day comes on or after the first")
-        if (self.last_day - self.first_day).days >= 31:
-            raise ValueError("at most 31 days at a time")
+        _check_days(self.first_day, self.last_day, 31, "at most 31 days at a time")
         return self
 
 
