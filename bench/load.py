@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -171,10 +171,7 @@ class Traffic:
         self.admin = {"Authorization": f"Bearer {tokens['admin']}"}
         self.rng = random.Random(seed)
         self.png = _png()
-        start = date.today() + timedelta(days=7)
-        days = [start + timedelta(days=i) for i in range(80)]
-        self.slots = iter([(room, tz, d, s) for d in days if d.weekday() < 5
-                           for s in range(16) for room, tz in ROOMS])
+        self.slots = self._slots(date.today() + timedelta(days=7))
         desk_days = [date.today() + timedelta(days=i) for i in range(1, 14)]
         self.desk_days = [d for d in desk_days if d.weekday() < 5]
         self.room_bookings: list[tuple[dict[str, str], str]] = []
@@ -190,6 +187,14 @@ class Traffic:
             (4, self.list_images), (4, self.my_bookings),
         ]
         self.weights = [w for w, _ in self.actions]
+
+    @staticmethod
+    def _slots(start: date) -> Iterator[tuple[str, str, date, int]]:
+        """Free half-hours, weekday after weekday without end: an hour's soak books ~30,000,
+        and a finite list would run dry (StopIteration inside a coroutine ends the run)."""
+        for day in (start + timedelta(days=i) for i in itertools.count()):
+            if day.weekday() < 5:
+                yield from ((room, tz, day, s) for s in range(16) for room, tz in ROOMS)
 
     def pick(self) -> Action:
         return self.rng.choices([a for _, a in self.actions], self.weights)[0]
@@ -412,6 +417,16 @@ def soak(server: Server, traffic: Traffic, args: argparse.Namespace) -> None:
           f"({results.count / results.seconds:,.0f} req/s), errors {sum(results.errors.values())}")
     print(f"RSS after warm-up ({warm[0]:.0f} s) {warm[2] / 1024:.1f} MiB -> end "
           f"{end[2] / 1024:.1f} MiB: {grown:+.1f} MiB ({per_k:+.3f} MiB per 1,000 requests)")
+    every = 300.0 if args.soak >= 1200 else max(10.0, args.soak / 6)
+    marks = [next(s for s in samples if s[0] >= m)
+             for m in itertools.takewhile(lambda m: m <= end[0], itertools.count(every, every))]
+    print(f"\nRSS every {every:.0f} s (median of the samples in the window, max, requests):")
+    prev = 0.0
+    for mark in [*marks, end] if marks[-1:] != [end] else marks:
+        window = [s[2] / 1024 for s in samples if prev < s[0] <= mark[0]]
+        prev = mark[0]
+        print(f"  {mark[0]:7.0f} s  {mark[1]:8d} requests  RSS {mark[2] / 1024:7.1f} MiB  "
+              f"median {sorted(window)[len(window) // 2]:7.1f}  max {max(window):7.1f}")
 
 
 if __name__ == "__main__":
