@@ -8,7 +8,10 @@ container (cold start) from the environment the template sets.
 | `ROOST_TABLE_PREFIX` | DynamoDB table names are `<prefix><table>` |
 | `ROOST_BUCKET` | the S3 bucket of blobs |
 | `ROOST_MAIL_SENDER` | the verified SES sender |
-| `ROOST_SECRET` | signs access tokens (the identity's tables are in DynamoDB) |
+| `ROOST_SECRET` | derives one-time codes (and, without Cognito, signs access tokens) |
+| `ROOST_COGNITO_POOL_ID`, `ROOST_COGNITO_CLIENT_ID` | identity is that Cognito pool and client |
+| `ROOST_COGNITO_JWKS_URL` | where the pool's keys are (default: the pool's own address) |
+| `ROOST_ADMIN_EMAILS` | comma-separated addresses that are system admins |
 | `ROOST_QUEUE_URLS` | JSON: handler name -> SQS queue URL (the outbox dispatcher's) |
 
 Only the function's own app is imported, so a cold start pays for one app, not six.
@@ -86,6 +89,29 @@ def _apps(env: Mapping[str, str]) -> list[App]:
     return apps
 
 
+def _identity(env: Mapping[str, str], tables: Any, clock: Clock,
+              client: Callable[[str], Any]) -> Any:
+    """Cognito when the template names a user pool (`ROOST_COGNITO_POOL_ID`); otherwise
+    Roost's own identity on the DynamoDB identity tables."""
+    secret = env["ROOST_SECRET"].encode()
+    admins = [e for e in env.get("ROOST_ADMIN_EMAILS", "").split(",") if e.strip()]
+    pool = env.get("ROOST_COGNITO_POOL_ID")
+    if pool:
+        from roost.cloud.aws.clients import DEFAULT_REGION
+        from roost.cloud.aws.cognito_identity import CognitoIdentity
+
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        return CognitoIdentity(tables, clock=clock, cognito=client("cognito-idp"),
+                               pool_id=pool, client_id=env["ROOST_COGNITO_CLIENT_ID"],
+                               region=region, secret=secret,
+                               jwks_url=env.get("ROOST_COGNITO_JWKS_URL") or None,
+                               allowed_email_pattern=env.get("ROOST_ALLOWED_EMAIL_PATTERN"),
+                               admin_emails=admins)
+    from roost.cloud.local.identity import LocalIdentity
+
+    return LocalIdentity(tables, clock=clock, secret=secret, admin_emails=admins)
+
+
 def aws_runtime(
     *, apps: Sequence[App] | None = None, env: Mapping[str, str] | None = None,
     clock: Clock | None = None, clients: Mapping[str, Any] | None = None,
@@ -95,7 +121,6 @@ def aws_runtime(
     from roost.cloud.aws.dynamo_table import DynamoTables
     from roost.cloud.aws.s3_blobs import S3Blobs
     from roost.cloud.aws.ses_mailer import SesMailer
-    from roost.cloud.local.identity import LocalIdentity
 
     env = os.environ if env is None else env
     clock = clock or SystemClock()
@@ -114,7 +139,7 @@ def aws_runtime(
     mailer = SesMailer(client("sesv2"), clock=clock, tables=tables,
                        sender=env.get("ROOST_MAIL_SENDER", "roost@localhost"))
     secret = env.get("ROOST_SECRET", "")
-    identity = LocalIdentity(tables, clock=clock, secret=secret.encode()) if secret else None
+    identity = _identity(env, tables, clock, client) if secret else None
     resources = Resources(tables=tables, blobs=blobs, mailer=mailer, clock=clock,
                           identity=identity)
     queues = json.loads(env.get("ROOST_QUEUE_URLS") or "{}")

@@ -33,7 +33,7 @@ from .identity_limits import Hit, Limit, Limits
 from .identity_passwords import MAX_LENGTH, Passwords, check_policy
 from .identity_sessions import Sessions
 from .identity_tables import CODES, REVOKED, TABLES, USERS
-from .identity_tokens import AccessTokens, Tokens, derive_key, invalid
+from .identity_tokens import AccessTokens, Tokens, derive_key, invalid, one_time_code
 from .identity_users import TRANSACT_RETRIES, Directory, User, acting_as
 
 __all__ = ["CODE_EVENT", "SIGNUP_EVENT", "TABLES", "Limit", "Limits", "LocalIdentity", "Tokens",
@@ -117,8 +117,7 @@ class LocalIdentity(Sessions, Directory):
 
     def code_for(self, code_id: str, email: str) -> str:
         """The 6 digits a code id stands for. Only the mail handler needs this."""
-        digest = hmac.new(self._code_key, f"{code_id}|{email}".encode(), "sha256").digest()
-        return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
+        return one_time_code(self._code_key, code_id, email)
 
     def _issue_code(self, address: str, purpose: str, event_type: str, now: datetime,
                     **extra: Any) -> None:

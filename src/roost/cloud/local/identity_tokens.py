@@ -45,6 +45,13 @@ def derive_key(secret: bytes, purpose: str) -> bytes:
     return hmac.new(secret, f"roost/{purpose}".encode(), hashlib.sha256).digest()
 
 
+def one_time_code(key: bytes, code_id: str, email: str) -> str:
+    """The 6 digits a code id stands for at `email`: recomputed when needed, stored nowhere.
+    Local sign-in and Cognito's custom-auth triggers derive codes the same way."""
+    digest = hmac.new(key, f"{code_id}|{email}".encode(), "sha256").digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
+
+
 def invalid(message: str = "the token is not valid; sign in again") -> Unauthorized:
     return Unauthorized(message, code="token_invalid")
 

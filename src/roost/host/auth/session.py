@@ -3,12 +3,15 @@ and the few checks a browser form needs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from roost.cloud.errors import Unavailable
 from roost.cloud.functions import Cookie, Ctx, Reply
-from roost.cloud.local.identity import LocalIdentity, Tokens
+from roost.cloud.identity import Grant, Principal
+from roost.cloud.local.identity import Tokens
+from roost.cloud.local.identity_users import User
+from roost.cloud.table import Tables
 
 from .models import TokensOut
 
@@ -16,11 +19,34 @@ ACCESS_COOKIE = "roost_access"
 REFRESH_COOKIE = "roost_refresh"
 
 
-def identity_of(ctx: Ctx) -> LocalIdentity:
+@runtime_checkable
+class SignInFlows(Protocol):
+    """What the sign-in routes, pages and mails need of the identity adapter: LocalIdentity
+    locally, CognitoIdentity on AWS (which refuses password sign-up with a clear 503)."""
+
+    def using(self, tables: Tables) -> SignInFlows: ...
+    def authenticate(self, access_token: str) -> Principal: ...
+    def request_code(self, email: str, *, client: str | None) -> None: ...
+    def verify_code(self, email: str, code: str, *, client: str | None) -> Tokens: ...
+    def code_for(self, code_id: str, email: str) -> str: ...
+    def sign_up(self, email: str, password: str, *, client: str | None) -> None: ...
+    def confirm_sign_up(self, email: str, code: str, *, client: str | None) -> Tokens: ...
+    def sign_in(self, email: str, password: str, *, client: str | None) -> Tokens: ...
+    def refresh(self, refresh_token: str) -> Tokens: ...
+    def sign_out(self, access_token: str | None, refresh_token: str | None) -> None: ...
+    def user_exists(self, email: str) -> bool: ...
+    def grants_of(self, user_id: str) -> frozenset[Grant]: ...
+    def list_users(self, *, limit: int = 50, cursor: str | None = None
+                   ) -> tuple[list[User], str | None]: ...
+    def grant(self, email: str, grant: Grant, *, by: str) -> User: ...
+    def revoke(self, email: str, grant: Grant, *, by: str) -> bool: ...
+
+
+def identity_of(ctx: Ctx) -> SignInFlows:
     """The deployment's identity writing through this call's guarded tables, so what each
     route declares is what it may touch."""
     identity = ctx.identity
-    if not isinstance(identity, LocalIdentity):
+    if not isinstance(identity, SignInFlows):
         raise Unavailable("sign-in by code and password is not offered by this deployment's "
                           "identity provider", code="sign_in_unavailable")
     return identity.using(ctx.tables)
