@@ -129,6 +129,7 @@ def test_stats_add_up(recs):
 
 def test_orphans_wait_out_the_grace():
     assert not rules.orphaned(False, 10)
+    assert rules.orphaned(False, 300, grace_seconds=rules.CHECK_GRACE_SECONDS)
     assert rules.orphaned(False, 3600)
     assert not rules.orphaned(True, 1e9)
     assert rules.days_back(date(2026, 1, 5), 3) == [date(2026, 1, 3), date(2026, 1, 4),

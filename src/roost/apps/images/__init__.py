@@ -11,6 +11,6 @@ app = App("images", "Images", tables=TABLES,
           description="Upload images; get thumbnails and web sizes; everything is deleted after "
                       "7 days.")
 
-from . import api, demo, events, pages  # noqa: E402, F401  (they declare on `app`)
+from . import api, demo, events, invariants, pages  # noqa: E402, F401  (they declare on `app`)
 
 __all__ = ["app"]

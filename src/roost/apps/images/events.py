@@ -86,13 +86,9 @@ def purge(ctx: Ctx) -> None:
                 store.forget(ctx.tables, marker)
                 gone += 1
     orphans = 0
-    known: dict[str, bool] = {}
-    for info in list(ctx.blobs.list(store.PREFIX)):
-        image_id = info.key[len(store.PREFIX):].split("/", 1)[0]
-        if image_id not in known:
-            known[image_id] = store.image(ctx.tables, image_id) is not None
-        age = (now - info.last_modified).total_seconds()
-        if rules.orphaned(known[image_id], age):
+    for infos in store.orphan_blobs(ctx.tables, ctx.blobs, now,
+                                    grace_seconds=rules.PURGE_GRACE_SECONDS).values():
+        for info in infos:
             ctx.blobs.delete(info.key)
             orphans += 1
     if gone or orphans:

@@ -204,7 +204,18 @@ def gives_up(attempts: int) -> bool:
     return attempts >= GIVE_UP_AFTER
 
 
-def orphaned(has_item: bool, age_seconds: float, *, grace_seconds: float = 3600) -> bool:
+PURGE_GRACE_SECONDS = 3600
+"""The purge deletes a blob without metadata once it is this old: deleting cannot be undone."""
+CHECK_GRACE_SECONDS = 300
+"""`roost check` reports a blob without metadata once it is this old. An upload writes its blob
+just before its metadata transaction, so a younger one may be an upload in progress."""
+PURGE_SLACK_SECONDS = 3600
+"""How long past its expiry an image's blobs may wait for the purge (every 15 minutes) before
+`roost check` calls them overdue."""
+
+
+def orphaned(has_item: bool, age_seconds: float, *,
+             grace_seconds: float = PURGE_GRACE_SECONDS) -> bool:
     """A blob whose image has no metadata item any more (expired, or an upload that crashed
     between the blob and its transaction); the grace spares uploads in progress."""
     return not has_item and age_seconds >= grace_seconds

@@ -17,11 +17,14 @@ Key design (DynamoDB-ready, no scans in request paths):
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from roost.cloud.blobs import BlobInfo, Blobs
 from roost.cloud.errors import ConditionFailed, NotFound, TransactionCanceled
 from roost.cloud.table import Delete, IndexSpec, Put, Tables, TableSpec, attr
+
+from . import rules
 
 IMAGES = TableSpec(name="images_images", ttl="expires", indexes=(
     IndexSpec("by_owner", pk="owner", sk="id"),
@@ -111,6 +114,42 @@ def due_on(tables: Tables, day: date) -> Iterator[dict[str, Any]]:
         cursor = page.cursor
         if cursor is None:
             return
+
+
+def all_images(tables: Tables) -> Iterator[dict[str, Any]]:
+    """Every image's metadata item: for `roost check`, not for requests."""
+    yield from _scan(tables, IMAGES.name)
+
+
+def all_due(tables: Tables) -> dict[str, dict[str, Any]]:
+    """Every retention marker by image id: for `roost check`, not for requests."""
+    return {m["sk"]: m for m in _scan(tables, DUE.name)}
+
+
+def _scan(tables: Tables, name: str) -> Iterator[dict[str, Any]]:
+    cursor: str | None = None
+    while True:
+        page = tables.table(name).scan(limit=500, cursor=cursor)
+        yield from page.items
+        cursor = page.cursor
+        if cursor is None:
+            return
+
+
+def orphan_blobs(tables: Tables, blobs: Blobs, now: datetime, *, grace_seconds: float
+                 ) -> dict[str, list[BlobInfo]]:
+    """Blobs under the images prefix whose image has no metadata item, by image id, those at
+    least `grace_seconds` old: what the purge deletes and `roost check` reports, found once."""
+    found: dict[str, list[BlobInfo]] = {}
+    known: dict[str, bool] = {}
+    for info in list(blobs.list(PREFIX)):
+        image_id = info.key[len(PREFIX):].split("/", 1)[0]
+        if image_id not in known:
+            known[image_id] = image(tables, image_id) is not None
+        age = (now - info.last_modified).total_seconds()
+        if rules.orphaned(known[image_id], age, grace_seconds=grace_seconds):
+            found.setdefault(image_id, []).append(info)
+    return found
 
 
 # --------------------------------------------------------------------------- writes
