@@ -78,6 +78,9 @@ def _check_function(template: dict[str, Any], fn: Function) -> None:
                 assert uses.blobs and res == {"Fn::GetAtt": ["Blobs", "Arn"]}
             elif st["Sid"] == "SendMail":
                 assert uses.mail
+            elif st["Sid"] == "PoolUsers":
+                assert fn.app in IDENTITY_APPS and res == {"Fn::GetAtt": ["UserPool", "Arn"]}
+                assert actions == {"cognito-idp:AdminGetUser", "cognito-idp:AdminCreateUser"}
             elif st["Sid"] == "OwnQueue":
                 assert table == own_queue, (fn.name, res)
             else:
@@ -151,7 +154,7 @@ def test_every_app_fits_one_stack(everything):
     _, template = everything
     functions = [r for r in template["Resources"].values()
                  if r["Type"] == "AWS::Serverless::Function"]
-    expanded = len(template["Resources"]) + sum(len(f["Properties"]["Events"])
+    expanded = len(template["Resources"]) + sum(len(f["Properties"].get("Events", {}))
                                                 for f in functions) + 2
     assert expanded <= 500, expanded
 
@@ -218,3 +221,48 @@ def test_what_the_policy_leaves_out_fails_locally_first(clock, tmp_path: Path):
         ctx.blobs.put("images/x", b"x")
     assert ctx.tables.table("notes_items").get({"pk": "n1"}) is None  # declared: allowed
     tables.close()
+
+
+def test_identity_is_a_cognito_pool_with_code_sign_in_triggers(everything):
+    _, template = everything
+    res = template["Resources"]
+    pool = res["UserPool"]["Properties"]
+    assert pool["UsernameAttributes"] == ["email"]
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    hooks = pool["LambdaConfig"]
+    assert set(hooks) == {"DefineAuthChallenge", "CreateAuthChallenge",
+                          "VerifyAuthChallengeResponse"}
+    for hook, arn in hooks.items():
+        fid = arn["Fn::GetAtt"][0]
+        assert res[fid]["Properties"]["Handler"].startswith("roost.cloud.aws.cognito_triggers.")
+        [invoke] = [r["Properties"] for r in res.values()
+                    if r["Type"] == "AWS::Lambda::Permission"
+                    and r["Properties"]["FunctionName"] == {"Fn::GetAtt": [fid, "Arn"]}]
+        assert invoke["Principal"] == "cognito-idp.amazonaws.com"
+        assert invoke["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+        role = res[res[fid]["Properties"]["Role"]["Fn::GetAtt"][0]]
+        sids = {st["Sid"] for st in role["Properties"]["Policies"][0]["PolicyDocument"]
+                ["Statement"]}
+        # only the create trigger writes (the code's mail event, to the outbox)
+        assert sids == ({"Publish", "OwnLogs"} if hook == "CreateAuthChallenge"
+                        else {"OwnLogs"}), hook
+    client = res["UserPoolClient"]["Properties"]
+    assert "email" not in client["WriteAttributes"]
+    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_CUSTOM_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                                                "ALLOW_REFRESH_TOKEN_AUTH"}
+
+
+def test_the_api_checks_pool_tokens_except_on_public_routes(everything):
+    registry, template = everything
+    res = template["Resources"]
+    auth = res["Api"]["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == "Cognito"
+    assert auth["Authorizers"]["Cognito"]["JwtConfiguration"]["audience"] == [
+        {"Ref": "UserPoolClient"}]
+    routes = [f for f in registry.functions("route")]
+    assert any(PUBLIC in f.roles for f in routes) and any(PUBLIC not in f.roles for f in routes)
+    for fn in routes:
+        props = res[logical_id("Fn", fn.name)]["Properties"]
+        api = props["Events"]["Api"]["Properties"]
+        assert ("Auth" in api) == (PUBLIC in fn.roles), fn.name
+        assert props["Environment"]["Variables"]["ROOST_COGNITO_POOL_ID"] == {"Ref": "UserPool"}

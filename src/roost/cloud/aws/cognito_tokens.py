@@ -4,7 +4,8 @@ Only what the pool itself would accept passes: RS256 (never `none`, never an HMA
 public key), a key id the pool publishes, issuer = the pool, audience = one of our app clients,
 `token_use` = id, an email not marked unverified (Cognito's ID tokens carry
 `email_verified`; moto's omit it, so only an explicit false is refused — the template's app
-client cannot write the email attribute anyway), and not expired by the Clock (so tests can move time).
+client cannot write the email attribute anyway), and not expired by the Clock (so tests can
+move time).
 API Gateway's JWT authorizer checks the same in front of the functions; this check is what
 makes the functions safe on their own (a direct invoke, a misconfigured route).
 """

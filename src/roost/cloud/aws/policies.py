@@ -8,7 +8,11 @@ the local guards enforce, so a function that would be refused on AWS fails local
   limited to the prefix, GetLifecycleConfiguration (reads filter expired blobs).
 - `mail=True`: ses:SendEmail from the sender identity; the mail idempotency table.
 - `publishes=[...]`: PutItem on the outbox table, only in its `pending` partition.
-- roles other than public: reads of the identity tables that verify a token.
+- roles other than public: a query of the grant table (the caller's roles; the token itself is
+  checked against the Cognito pool's keys, no table needed).
+- the system apps that run sign-in and grants (auth, admin): the identity tables, and
+  AdminGetUser/AdminCreateUser on the user pool (a first code sign-in or a grant ahead of one
+  creates the pool user).
 - an event handler or schedule: receive/delete on its own queue.
 
 Resources are always exact ARNs (tables, indexes, the bucket's prefixes, queues); no `*`.
@@ -29,7 +33,9 @@ WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 OBJECTS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
 QUEUE = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
          "sqs:GetQueueAttributes"]
-IDENTITY_READS = ("roost_users", "roost_grants", "roost_auth_revoked")
+IDENTITY_READS = ("roost_grants",)
+COGNITO_USERS = ["cognito-idp:AdminGetUser", "cognito-idp:AdminCreateUser"]
+USER_POOL = "UserPool"  # the template's logical id of the Cognito user pool
 IDENTITY_APPS = frozenset({"auth", "admin"})  # system apps that drive identity's own flows
 
 
@@ -93,6 +99,8 @@ def statements(
     if fn.app in IDENTITY_APPS:
         out.append({"Sid": "Identity", "Effect": "Allow", "Action": READ + WRITE,
                     "Resource": [r for s in identity_tables for r in _table_resources(s)]})
+        out.append({"Sid": "PoolUsers", "Effect": "Allow", "Action": COGNITO_USERS,
+                    "Resource": [{"Fn::GetAtt": [USER_POOL, "Arn"]}]})
     elif fn.kind in ("route", "page") and any(r != PUBLIC for r in fn.roles):
         verify = [s for s in identity_tables if s.name in IDENTITY_READS]
         out.append({"Sid": "VerifyCaller", "Effect": "Allow",

@@ -6,8 +6,10 @@ TTL, the outbox's stream); the blob bucket (public access blocked, encryption, l
 a queue and a dead-letter queue per handler, with an alarm on the dead letters; the HTTP API;
 an alarm on each function's errors; the outbox dispatcher, fed by the outbox stream.
 
-Callers authenticate with Roost's own tokens, verified in each function (as locally); Cognito
-and an API Gateway JWT authorizer are not generated yet.
+Identity is a Cognito user pool: sign-in by emailed code runs through the custom-auth triggers
+(`cognito_triggers`, three small Lambdas of their own), and the HTTP API's JWT authorizer checks
+the pool's ID token before any non-public route's Lambda runs — which checks it again, with the
+caller's roles, so a function is safe however it is invoked.
 """
 
 from __future__ import annotations
@@ -18,17 +20,21 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from roost.cloud.aws.cognito_triggers import TRIGGERS
 from roost.cloud.aws.dynamo_schema import table_definition
-from roost.cloud.aws.policies import logical_id, statements, table_arn
+from roost.cloud.aws.policies import USER_POOL, logical_id, statements, table_arn
 from roost.cloud.aws.runtime import core_tables
 from roost.cloud.aws.s3_blobs import RULE_ID
 from roost.cloud.events import OUTBOX
-from roost.cloud.functions import Function, Registry
+from roost.cloud.functions import PUBLIC, Function, Registry
 
 DEFAULT_LIFECYCLE: dict[str, int] = {"images/": 7}  # the image pipeline keeps nothing longer
 ENTRY = "roost.cloud.aws.lambda_entry"
 MAX_RECEIVES = 5  # deliveries of one event before it is parked in the dead-letter queue
 LAMBDA_RUNTIME = "python3.13"  # the code needs 3.11+; 3.11 itself is past its Lambda end of life
+TRIGGER_MODULE = "roost.cloud.aws.cognito_triggers"
+TOKEN_MINUTES = 15  # ID and access tokens; a signed-out token lapses within this
+REFRESH_DAYS = 30
 
 
 def _app_module(fn: Function) -> str:
@@ -98,8 +104,11 @@ def build_template(
     rules = {p: d for p, d in (DEFAULT_LIFECYCLE if lifecycle is None else lifecycle).items()
              if lifecycle is not None or any(b.startswith(p) for b in blob_prefixes)}
     resources: dict[str, Any] = {}
-    outputs: dict[str, Any] = {"ApiUrl": {"Value": {"Fn::Sub": "https://${Api}.execute-api."
-                                                    "${AWS::Region}.amazonaws.com"}}}
+    outputs: dict[str, Any] = {
+        "ApiUrl": {"Value": {"Fn::Sub": "https://${Api}.execute-api."
+                                        "${AWS::Region}.amazonaws.com"}},
+        "UserPoolId": {"Value": {"Ref": USER_POOL}},
+        "UserPoolClientId": {"Value": {"Ref": "UserPoolClient"}}}
 
     for spec in specs.values():
         props: dict[str, Any] = {
@@ -127,7 +136,15 @@ def build_template(
              "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
             *({"Id": RULE_ID + p, "Status": "Enabled", "Prefix": p, "ExpirationInDays": d}
               for p, d in sorted(rules.items()))]}}}
-    resources["Api"] = {"Type": "AWS::Serverless::HttpApi", "Properties": {}}
+    resources["Api"] = {"Type": "AWS::Serverless::HttpApi", "Properties": {"Auth": {
+        "Authorizers": {"Cognito": {
+            "IdentitySource": "$request.header.Authorization",
+            "JwtConfiguration": {
+                "issuer": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/"
+                                      f"${{{USER_POOL}}}"},
+                "audience": [{"Ref": "UserPoolClient"}]}}},
+        "DefaultAuthorizer": "Cognito"}}}
+    resources.update(_cognito(specs))
     resources["Alarms"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
 
     queues: dict[str, str] = {}
@@ -142,6 +159,8 @@ def build_template(
             handler = f"{ENTRY}.http"
             events["Api"] = {"Type": "HttpApi", "Properties": {
                 "ApiId": {"Ref": "Api"}, "Method": fn.method, "Path": fn.path}}
+            if PUBLIC in fn.roles:  # the function still reads a token when one is sent
+                events["Api"]["Properties"]["Auth"] = {"Authorizer": "NONE"}
         else:
             handler = f"{ENTRY}.sqs"
             queue, dead = logical_id("Queue", fn.name), logical_id("Dead", fn.name)
@@ -172,7 +191,7 @@ def build_template(
             "FunctionName": name, "Handler": handler,
             "Role": {"Fn::GetAtt": [logical_id("Role", fn.name), "Arn"]},
             "Environment": {"Variables": {"ROOST_FUNCTION": fn.name,
-                                          "ROOST_APPS": _app_module(fn)}},
+                                          "ROOST_APPS": _app_module(fn), **POOL_ENV}},
             "Events": events}}
 
     resources.update(_dispatcher(registry, specs, queues))
@@ -210,6 +229,66 @@ def build_template(
         "Resources": resources,
         "Outputs": outputs,
     }
+
+
+POOL_ENV = {"ROOST_COGNITO_POOL_ID": {"Ref": USER_POOL},
+            "ROOST_COGNITO_CLIENT_ID": {"Ref": "UserPoolClient"}}
+"""Per function, not in Globals: the pool names the triggers, so the triggers cannot name it."""
+
+
+def _cognito(specs: Mapping[str, Any]) -> dict[str, Any]:
+    """The user pool, its app client, and the custom-auth triggers that sign in by code."""
+    out: dict[str, Any] = {}
+    lambda_config: dict[str, Any] = {}
+    for hook, entry in TRIGGERS.items():
+        fid, role, logs = (logical_id(k, f"cognito_{hook}") for k in ("Fn", "Role", "Logs"))
+        name = {"Fn::Sub": f"${{AWS::StackName}}-{hook}"}
+        stmts: list[dict[str, Any]] = []
+        if entry == "create_auth_challenge":  # writes the code's mail event to the outbox
+            stmts.append({"Sid": "Publish", "Effect": "Allow", "Action": ["dynamodb:PutItem"],
+                          "Resource": [table_arn(specs[OUTBOX.name])],
+                          "Condition": {"ForAllValues:StringEquals": {
+                              "dynamodb:LeadingKeys": ["pending"]}}})
+        out[role] = _role(stmts, name)
+        out[logs] = {"Type": "AWS::Logs::LogGroup", "Properties": {
+            "LogGroupName": {"Fn::Sub": ["/aws/lambda/${Name}", {"Name": name}]},
+            "RetentionInDays": 30}}
+        out[fid] = {"Type": "AWS::Serverless::Function", "DependsOn": [logs], "Properties": {
+            "FunctionName": name, "Handler": f"{TRIGGER_MODULE}.{entry}",
+            "Role": {"Fn::GetAtt": [role, "Arn"]}}}
+        out[logical_id("Invoke", f"cognito_{hook}")] = {
+            "Type": "AWS::Lambda::Permission", "Properties": {
+                "Action": "lambda:InvokeFunction", "FunctionName": {"Fn::GetAtt": [fid, "Arn"]},
+                "Principal": "cognito-idp.amazonaws.com",
+                "SourceArn": {"Fn::GetAtt": [USER_POOL, "Arn"]}}}
+        lambda_config[hook] = {"Fn::GetAtt": [fid, "Arn"]}
+    out[USER_POOL] = {"Type": "AWS::Cognito::UserPool", "DeletionPolicy": "Retain",
+                      "UpdateReplacePolicy": "Retain", "Properties": {
+        "UserPoolName": {"Fn::Sub": "${AWS::StackName}-users"},
+        "UsernameAttributes": ["email"], "UsernameConfiguration": {"CaseSensitive": False},
+        "AutoVerifiedAttributes": ["email"],
+        # Accounts begin at a first code sign-in (the auth routes create them) or a grant.
+        "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+        "Policies": {"PasswordPolicy": {"MinimumLength": 12, "RequireLowercase": False,
+                                        "RequireUppercase": False, "RequireNumbers": False,
+                                        "RequireSymbols": False,
+                                        "TemporaryPasswordValidityDays": 3}},
+        "AccountRecoverySetting": {"RecoveryMechanisms": [
+            {"Name": "verified_email", "Priority": 1}]},
+        "DeletionProtection": "ACTIVE", "LambdaConfig": lambda_config}}
+    out["UserPoolClient"] = {"Type": "AWS::Cognito::UserPoolClient", "Properties": {
+        "UserPoolId": {"Ref": USER_POOL}, "ClientName": "roost", "GenerateSecret": False,
+        "ExplicitAuthFlows": ["ALLOW_CUSTOM_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                              "ALLOW_REFRESH_TOKEN_AUTH"],
+        "PreventUserExistenceErrors": "ENABLED", "EnableTokenRevocation": True,
+        "AuthSessionValidity": 10,  # minutes to answer the emailed code
+        "IdTokenValidity": TOKEN_MINUTES, "AccessTokenValidity": TOKEN_MINUTES,
+        "RefreshTokenValidity": REFRESH_DAYS,
+        "TokenValidityUnits": {"IdToken": "minutes", "AccessToken": "minutes",
+                               "RefreshToken": "days"},
+        # Users may not change their own email: the ID token's email names the account.
+        "ReadAttributes": ["email", "email_verified"], "WriteAttributes": ["name"]}}
+    return out
 
 
 def _schedule(fn: Function, queue: str) -> dict[str, Any]:
