@@ -54,6 +54,8 @@ def now_clock() -> FrozenClock:
 
 @pytest.fixture
 def cognito_rt(now_clock):
+    from roost.host.auth import app as auth_app
+
     rooms = pytest.importorskip("roost.apps.rooms")
     pool, app = _pool()
     env = {"ROOST_TABLE_PREFIX": f"c{uuid.uuid4().hex[:10]}_", "ROOST_BUCKET": bucket(),
@@ -61,7 +63,7 @@ def cognito_rt(now_clock):
            "ROOST_COGNITO_POOL_ID": pool, "ROOST_COGNITO_CLIENT_ID": app,
            "ROOST_COGNITO_JWKS_URL": f"{endpoint()}/{pool}/.well-known/jwks.json",
            "ROOST_ADMIN_EMAILS": "boss@example.com"}
-    rt = aws_runtime(apps=[rooms.app], env=env, clock=now_clock,
+    rt = aws_runtime(apps=[rooms.app, auth_app], env=env, clock=now_clock,
                      clients={s: client(s) for s in ("dynamodb", "s3", "sesv2", "sqs",
                                                      "cognito-idp")})
     rt.resources.tables.create_tables()
@@ -243,3 +245,36 @@ def test_a_lambda_route_takes_the_pool_token(cognito_rt):
     assert refused["headers"]["content-type"] == "application/problem+json"
     assert call(admin)["statusCode"] == 201
     assert "atlas" in [r["id"] for r in rt.resources.tables.table("rooms_rooms").scan().items]
+
+
+def test_the_sign_in_routes_run_on_the_pool_through_lambda(cognito_rt):
+    """The auth app's own routes, unchanged, on Cognito: sign in with a password, call
+    /auth/me with the token, refresh; sign-up answers a clear 503 problem."""
+    rt = cognito_rt
+    _user(rt, "fay@example.com")
+    signed = handle_http(rt, rt.function("auth.sign_in"), http_event(
+        "POST", "/auth/signin", route="/auth/signin",
+        body={"email": "fay@example.com", "password": PASSWORD}))
+    assert signed["statusCode"] == 200, signed
+    tokens = json.loads(signed["body"])
+    assert any(c.startswith("roost_access=") and "HttpOnly" in c for c in signed["cookies"])
+    me = handle_http(rt, rt.function("auth.me"), http_event(
+        "GET", "/auth/me", route="/auth/me", token=tokens["access_token"]))
+    assert me["statusCode"] == 200
+    assert json.loads(me["body"])["email"] == "fay@example.com"
+    again = handle_http(rt, rt.function("auth.refresh"), http_event(
+        "POST", "/auth/refresh", route="/auth/refresh",
+        body={"refresh_token": tokens["refresh_token"]}))
+    assert again["statusCode"] == 200, again
+    assert json.loads(again["body"])["user_id"] == tokens["user_id"]
+    wrong = handle_http(rt, rt.function("auth.sign_in"), http_event(
+        "POST", "/auth/signin", route="/auth/signin",
+        body={"email": "fay@example.com", "password": "Wrong-password-123"}))
+    assert wrong["statusCode"] == 401
+    assert json.loads(wrong["body"])["code"] == "wrong_credentials"
+    signup = handle_http(rt, rt.function("auth.sign_up"), http_event(
+        "POST", "/auth/signup", route="/auth/signup",
+        body={"email": "gus@example.com", "password": PASSWORD}))
+    assert signup["statusCode"] == 503
+    assert signup["headers"]["content-type"] == "application/problem+json"
+    assert json.loads(signup["body"])["code"] == "sign_up_unavailable"
