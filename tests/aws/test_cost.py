@@ -26,3 +26,8 @@ def test_small_loads_stay_in_the_free_tier_and_prices_are_parameters():
     db = estimate(Load(10_000, 1_000, reads_per_request=2, writes_per_request=1))
     assert db["dynamodb reads"] == pytest.approx(75.0) and db["dynamodb writes"] == \
         pytest.approx(187.5)
+
+
+def test_cognito_counts_users_past_its_free_ten_thousand():
+    assert estimate(Load(10_000, 1_000))["cognito users"] == 0
+    assert estimate(Load(50_000, 100))["cognito users"] == pytest.approx(40_000 * 0.0055)

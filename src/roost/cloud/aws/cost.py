@@ -3,7 +3,9 @@
 The prices are parameters, not facts of this code: the defaults are AWS's published on-demand list
 prices in USD (Lambda: the same in Frankfurt as in N. Virginia; HTTP API and DynamoDB: N. Virginia,
 Frankfurt's are a little higher) — check the pricing pages for your region before relying on a
-figure. Free tiers are applied for Lambda only (1 M requests, 400,000 GB-seconds a month).
+figure. Free tiers are applied for Lambda (1 M requests, 400,000 GB-seconds a month) and Cognito
+(10,000 monthly active users; every user is counted active, the worst case; Lite tier, which has
+the custom-auth triggers code sign-in needs).
 
 The Office Booker design estimate (10,000 users x 1,000 requests a day at 100 ms, "about $494 a
 month") is Lambda compute alone at 1,024 MB on x86 after the free tier; the estimate here shows
@@ -26,6 +28,8 @@ class Prices:
     http_api_per_million: float = 1.00
     dynamodb_per_million_reads: float = 0.125  # on demand, read request units
     dynamodb_per_million_writes: float = 0.625  # on demand, write request units
+    cognito_per_mau: float = 0.0055  # Lite tier, past the free 10,000
+    free_mau: float = 10_000
     free_requests: float = 1_000_000
     free_gb_seconds: float = 400_000
 
@@ -58,6 +62,7 @@ def estimate(load: Load, prices: Prices | None = None) -> dict[str, float]:
         "http api": n / 1e6 * p.http_api_per_million,
         "dynamodb reads": n * load.reads_per_request / 1e6 * p.dynamodb_per_million_reads,
         "dynamodb writes": n * load.writes_per_request / 1e6 * p.dynamodb_per_million_writes,
+        "cognito users": max(load.users - p.free_mau, 0) * p.cognito_per_mau,
     }
     lines["total"] = sum(lines.values())
     return lines
