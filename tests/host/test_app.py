@@ -3,6 +3,7 @@ events and blobs — through FastAPI's TestClient on real adapters and real toke
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field
 from roost.cloud.audit import AUDIT, current_actor
 from roost.cloud.errors import Conflict, NotFound, RateLimited
 from roost.cloud.events import Event
+from roost.cloud.fields import LOCAL_TIME_PATTERN
 from roost.cloud.functions import App, Cookie, Ctx, Reply, Uses, redirect
 from roost.cloud.identity import Grant
 from roost.cloud.table import Put, TableSpec
@@ -491,6 +493,16 @@ def test_openapi_lists_the_routes_with_roles_and_uses(client):
     upload = doc["paths"]["/sample/upload/{name}"]["put"]
     assert "application/octet-stream" in upload["requestBody"]["content"]
     assert "Problem" in doc["components"]["schemas"]
+
+
+def test_no_installed_app_documents_a_time_as_rfc3339_format_time():
+    """`format: time` requires a UTC offset; the apps send local wall times. Use
+    `roost.cloud.fields.LocalTime` for a `datetime.time` field."""
+    from roost.host.app import openapi_document
+
+    doc = json.dumps(openapi_document())
+    assert '"format": "time"' not in doc
+    assert json.dumps(LOCAL_TIME_PATTERN) in doc  # rooms' opening hours use it
 
 
 def test_the_docs_page_lists_the_routes(client):

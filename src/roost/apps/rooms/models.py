@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 from typing_extensions import TypedDict
 
+from roost.cloud.fields import LocalTime
+
 ROOM_ID = r"^[a-z0-9][a-z0-9-]{0,39}$"
 _TAG = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,29}$")
 Status = Literal["pending", "booked", "cancelled", "released", "rejected"]
@@ -41,8 +43,8 @@ class RoomIn(BaseModel):
     capacity: int = Field(ge=1, le=1000)
     equipment: list[str] = Field(default_factory=list, max_length=20)
     photo: str | None = Field(None, max_length=500, pattern=r"^https?://\S+$")
-    opens: time = Field(time(8, 0), description="bookable from (local)")
-    closes: time = Field(time(18, 0), description="bookable until (local)")
+    opens: LocalTime = Field(time(8, 0), description="bookable from (local)")
+    closes: LocalTime = Field(time(18, 0), description="bookable until (local)")
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4],
                                 description="bookable days, Monday = 0")
     max_minutes: int = Field(240, ge=15, le=24 * 60, description="longest booking")
