@@ -175,13 +175,16 @@ def test_cron_becomes_eventbridge_cron():
     assert eventbridge_cron("0 9 * * 0,6") == "cron(0 9 ? * 1,7 *)"
 
 
-def test_the_template_passes_cfn_lint(tmp_path: Path):
+def test_the_template_passes_cfn_lint(tmp_path: Path, everything):
+    """Every app's template (Cognito, the pages' Lambda and all) and a one-app one."""
     lint = str(Path(sys.executable).with_name("cfn-lint"))  # the pinned one, in the venv
     if not Path(lint).exists():
         pytest.fail("cfn-lint is not installed (pip install -e '.[dev]')")
-    path = tmp_path / "notes.template.json"
-    path.write_text(json.dumps(build_template(Registry([notes]))))
-    done = subprocess.run([lint, str(path)], capture_output=True, text=True, timeout=120)
+    paths = [tmp_path / "notes.template.json", tmp_path / "all.template.json"]
+    paths[0].write_text(json.dumps(build_template(Registry([notes]))))
+    paths[1].write_text(json.dumps(everything[1]))
+    done = subprocess.run([lint, *map(str, paths)], capture_output=True, text=True,
+                          timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -266,3 +269,27 @@ def test_the_api_checks_pool_tokens_except_on_public_routes(everything):
         api = props["Events"]["Api"]["Properties"]
         assert ("Auth" in api) == (PUBLIC in fn.roles), fn.name
         assert props["Environment"]["Variables"]["ROOST_COGNITO_POOL_ID"] == {"Ref": "UserPool"}
+
+
+def test_the_pages_are_one_lambda_on_the_default_route_with_their_declared_tables(everything):
+    registry, template = everything
+    res = template["Resources"]
+    web = res["FnWeb"]["Properties"]
+    assert web["Handler"] == "roost.host.aws_web.handler"
+    [event] = web["Events"].values()
+    assert event["Type"] == "HttpApi" and "Path" not in event["Properties"]  # $default
+    assert event["Properties"]["Auth"] == {"Authorizer": "NONE"}  # the cookie, checked inside
+    apps = web["Environment"]["Variables"]["ROOST_APPS"].split(",")
+    assert {"roost.apps.rooms", "roost.apps.desks"} <= set(apps)  # the apps' packages
+    assert not any(a.startswith("roost.host") or a.count(".") > 2 for a in apps), apps
+    pages = registry.functions("page")
+    declared = {logical_id("Table", t) for fn in pages for t in fn.uses.readable}
+    extra = {logical_id("Table", n) for n in (AUDIT.name, OUTBOX.name, "roost_mail_sent")} | {
+        logical_id("Table", s.name) for s in IDENTITY_TABLES}
+    [policy] = res["RoleWeb"]["Properties"]["Policies"]
+    named = {_table_of(r) for st in policy["PolicyDocument"]["Statement"]
+             for r in st["Resource"] if st["Sid"] not in ("OwnLogs", "PoolUsers", "Blobs")}
+    named.discard(None)
+    assert named <= declared | extra | {"Blobs"}, named - declared - extra
+    assert declared <= named, "every table a page declared is granted"
+    assert len(json.dumps(policy)) < 10_240  # IAM's limit for a role's inline policies

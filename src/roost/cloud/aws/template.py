@@ -45,6 +45,19 @@ def _app_module(fn: Function) -> str:
     return fn.func.__module__.rsplit(".", 1)[0]
 
 
+def _app_package(fn: Function) -> str:
+    """The outermost module holding the same `app` as the function's module: the app's
+    package, which imports all of it."""
+    module = _app_module(fn)
+    app = getattr(sys.modules.get(module), "app", None)
+    while "." in module:
+        parent = module.rsplit(".", 1)[0]
+        if app is None or getattr(sys.modules.get(parent), "app", None) is not app:
+            break
+        module = parent
+    return module
+
+
 def _function_name(fn: Function) -> dict[str, Any]:
     """`<stack>-<app>-<name>`; long names are cut and kept unique by a hash (64 characters)."""
     short = fn.name.replace(".", "-").replace("_", "-")
@@ -195,6 +208,7 @@ def build_template(
             "Events": events}}
 
     resources.update(_dispatcher(registry, specs, queues))
+    resources.update(_web(registry, specs, identity, memory=max(memory, 1024), timeout=timeout))
     # One alarm on every function's errors: a CloudFormation stack holds at most 500 resources
     # (after SAM adds a permission or an event source mapping per function), so an alarm per
     # function does not fit six apps. The metric without dimensions sums the region's functions.
@@ -289,6 +303,61 @@ def _cognito(specs: Mapping[str, Any]) -> dict[str, Any]:
         # Users may not change their own email: the ID token's email names the account.
         "ReadAttributes": ["email", "email_verified"], "WriteAttributes": ["name"]}}
     return out
+
+
+WEB_ENTRY = "roost.host.aws_web.handler"
+SYSTEM_MODULES = ("roost.host.auth", "roost.host.admin")  # the web Lambda adds them itself
+
+
+def merged_statements(groups: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One policy for several functions' statements: the same Sid once, its actions and
+    resources (and a listing's prefixes) united, so the policy stays under IAM's size limit."""
+    out: dict[str, dict[str, Any]] = {}
+    for st in (s for group in groups for s in group):
+        have = out.get(st["Sid"])
+        if have is None:
+            out[st["Sid"]] = json.loads(json.dumps(st))
+            continue
+        for key in ("Action", "Resource"):
+            have[key] += [x for x in st[key] if x not in have[key]]
+        if st["Sid"] == "ListBlobs":
+            prefixes = have["Condition"]["StringLike"]["s3:prefix"]
+            prefixes += [p for p in st["Condition"]["StringLike"]["s3:prefix"]
+                         if p not in prefixes]
+        elif st.get("Condition") != have.get("Condition"):
+            raise ValueError(f"statements {st['Sid']} differ in their conditions")
+    return list(out.values())
+
+
+def _web(registry: Registry, specs: Mapping[str, Any], identity: list[Any], *,
+         memory: int, timeout: int) -> dict[str, Any]:
+    """The pages' Lambda: the host app on the HTTP API's default route (every path no API route
+    takes), its role the union of what its pages declared."""
+    from roost.cloud.aws.ses_mailer import MAIL_SENT
+
+    pages = registry.functions("page")
+    if not pages:
+        return {}
+    name = {"Fn::Sub": "${AWS::StackName}-web"}
+    stmts = merged_statements([
+        statements(fn, dict(specs), mail_table=specs[MAIL_SENT.name], identity_tables=identity)
+        for fn in pages])
+    apps = sorted({_app_package(f) for f in registry.functions()} - set(SYSTEM_MODULES))
+    return {
+        "RoleWeb": _role(stmts, name),
+        "LogsWeb": {"Type": "AWS::Logs::LogGroup", "Properties": {
+            "LogGroupName": {"Fn::Sub": "/aws/lambda/${AWS::StackName}-web"},
+            "RetentionInDays": 30}},
+        "FnWeb": {"Type": "AWS::Serverless::Function", "DependsOn": ["LogsWeb"], "Properties": {
+            "FunctionName": name, "Handler": WEB_ENTRY, "MemorySize": memory,
+            "Timeout": timeout, "Role": {"Fn::GetAtt": ["RoleWeb", "Arn"]},
+            "Environment": {"Variables": {"ROOST_APPS": ",".join(apps), "ROOST_DEV_MODE": "false",
+                                          **POOL_ENV}},
+            # No Path and Method: the API's $default route. Pages read the session cookie
+            # themselves; the JWT authorizer (bearer header only) would refuse every browser.
+            "Events": {"Web": {"Type": "HttpApi", "Properties": {
+                "ApiId": {"Ref": "Api"}, "Auth": {"Authorizer": "NONE"}}}}}},
+    }
 
 
 def _schedule(fn: Function, queue: str) -> dict[str, Any]:
