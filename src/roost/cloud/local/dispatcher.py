@@ -27,14 +27,13 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import structlog
-
 from roost.cloud.audit import current_actor
 from roost.cloud.clock import Clock
 from roost.cloud.errors import ConditionFailed, Conflict, Invalid, NotFound, TransactionCanceled
 from roost.cloud.events import OUTBOX, DeadLetter, Event, Handler
 from roost.cloud.ids import new_id
 from roost.cloud.local.scheduler import SCHEDULES
+from roost.cloud.logs import get_logger
 from roost.cloud.table import (
     MAX_TRANSACT_OPS,
     Delete,
@@ -50,7 +49,7 @@ from roost.cloud.table import (
     query_all,
 )
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 DELIVERIES = TableSpec(
     name="roost_deliveries", pk="event", sk="handler",

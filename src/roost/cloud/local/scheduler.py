@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import structlog
 from croniter import CroniterBadDateError, CroniterError, croniter
 
 from roost.cloud.clock import Clock
 from roost.cloud.errors import Conflict, Invalid, TransactionCanceled
 from roost.cloud.events import Event, publish
 from roost.cloud.ids import new_id
+from roost.cloud.logs import get_logger
 from roost.cloud.table import Put, Tables, TableSpec, attr
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 SCHEDULES = TableSpec(name="roost_schedule", pk="name", sk="fire", ttl="expires")
 """Per schedule: one claim per firing (sk = fire time, ISO UTC; expires after `CLAIM_TTL`) and
