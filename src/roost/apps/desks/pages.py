@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
-import segno
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from roost.cloud.errors import Invalid, RoostError
@@ -231,6 +230,9 @@ def cancel_form(ctx: Ctx, body: CancelForm, *, booking_id: str) -> Any:
 
 
 def qr_svg(text: str) -> str:
+    """The pass's QR code as inline SVG (segno imported here: only the pass page draws one)."""
+    import segno
+
     return segno.make(text, error="m").svg_inline(scale=6, border=2, dark="#000",
                                                   light="#fff", title="Pass QR code")
 

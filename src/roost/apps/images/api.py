@@ -12,7 +12,6 @@ from roost.cloud.functions import Ctx, Reply, Uses
 from . import (
     app,
     config,
-    imaging,
     ingest,
     pages,  # noqa: F401
     rules,
@@ -87,6 +86,8 @@ def render_image(ctx: Ctx, query: RenderQuery, *, image_id: str) -> Reply:
     try:
         ctx.blobs.head(key)
     except NotFound:
+        from . import imaging  # Pillow: imported by the functions that draw (cold start)
+
         base = imaging.decode(ctx.blobs.read(store.raw_key(image_id)), [preset])
         out = imaging.render(base, preset, original=(item["width"], item["height"]))
         ctx.blobs.put(key, out.data, content_type=out.content_type)

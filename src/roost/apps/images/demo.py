@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageDraw
-
 from roost.cloud.functions import Ctx, Uses
 
 from . import app, ingest, store
@@ -14,6 +12,8 @@ DEMO_OWNER = "demo"
 
 
 def _picture(i: int) -> bytes:
+    from PIL import Image, ImageDraw  # here, not at import: the Lambdas import this module
+
     im = Image.linear_gradient("L").resize((960, 640)).convert("RGB")
     draw = ImageDraw.Draw(im)
     colours = [(220, 80, 60), (60, 140, 220), (90, 180, 90)]

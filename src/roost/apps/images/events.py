@@ -7,15 +7,14 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import structlog
-
 from roost.cloud.errors import Invalid, NotFound
 from roost.cloud.events import Event
 from roost.cloud.functions import Ctx, Uses
+from roost.cloud.logs import get_logger
 
-from . import app, config, imaging, ingest, rules, store
+from . import app, config, ingest, rules, store
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 PURGE_LOOKBACK_DAYS = 30
 """How far back the purge looks for retention markers (in case it did not run for a while)."""
 
@@ -49,6 +48,8 @@ def process(ctx: Ctx, event: Event) -> None:
 
 
 def _variants(ctx: Ctx, item: dict[str, Any]) -> dict[str, Any]:
+    from . import imaging  # Pillow: imported by the functions that draw (cold start)
+
     presets = config.settings().presets
     started = time.perf_counter()
     data = ctx.blobs.read(store.raw_key(item["id"]))

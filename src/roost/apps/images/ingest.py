@@ -14,7 +14,7 @@ from email.policy import HTTP
 from roost.cloud.errors import Invalid
 from roost.cloud.functions import Ctx
 
-from . import config, imaging, rules, store
+from . import config, rules, store
 from .models import Accepted
 
 RECEIVED = "images.received"
@@ -49,6 +49,8 @@ def accept(ctx: Ctx, data: bytes, *, owner: str, source: str, key: str | None) -
         earlier = store.image_for_key(ctx.tables, owner, key)
         if earlier is not None:
             return _duplicate(ctx, earlier)
+    from . import imaging  # Pillow: imported by the functions that read images (cold start)
+
     probe = imaging.probe(data, max_pixels=cfg.max_pixels)
     image_id = ctx.new_id()
     now = ctx.now()

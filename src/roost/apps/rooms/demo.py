@@ -13,22 +13,22 @@ from .api import room_item
 from .models import RoomIn
 from .rules import Hours, Span
 
-ROOMS = [
-    RoomIn(id="atlas", name="Atlas", site="Berlin", floor="2", tz="Europe/Berlin", capacity=4,
-           equipment=["screen"]),
-    RoomIn(id="boreal", name="Boreal", site="Berlin", floor="2", tz="Europe/Berlin",
-           capacity=8, equipment=["screen", "video"]),
-    RoomIn(id="cirrus", name="Cirrus", site="Berlin", floor="3", tz="Europe/Berlin",
-           capacity=12, equipment=["screen", "video", "whiteboard"]),
-    RoomIn(id="delta", name="Delta", site="Berlin", floor="3", tz="Europe/Berlin", capacity=2),
-    RoomIn(id="ember", name="Ember", site="London", floor="1", tz="Europe/London",
-           capacity=6, equipment=["screen"]),
-    RoomIn(id="fjord", name="Fjord", site="London", floor="1", tz="Europe/London",
-           capacity=10, equipment=["video", "whiteboard"]),
-    RoomIn(id="gale", name="Gale", site="London", floor="4", tz="Europe/London", capacity=20,
-           equipment=["screen", "video"], max_minutes=480),
-    RoomIn(id="harbour", name="Harbour", site="London", floor="4", tz="Europe/London",
-           capacity=4, grace_minutes=None),
+ROOMS = [  # validated as RoomIn by the loader, not at import (every rooms Lambda imports this)
+    dict(id="atlas", name="Atlas", site="Berlin", floor="2", tz="Europe/Berlin", capacity=4,
+         equipment=["screen"]),
+    dict(id="boreal", name="Boreal", site="Berlin", floor="2", tz="Europe/Berlin",
+         capacity=8, equipment=["screen", "video"]),
+    dict(id="cirrus", name="Cirrus", site="Berlin", floor="3", tz="Europe/Berlin",
+         capacity=12, equipment=["screen", "video", "whiteboard"]),
+    dict(id="delta", name="Delta", site="Berlin", floor="3", tz="Europe/Berlin", capacity=2),
+    dict(id="ember", name="Ember", site="London", floor="1", tz="Europe/London",
+         capacity=6, equipment=["screen"]),
+    dict(id="fjord", name="Fjord", site="London", floor="1", tz="Europe/London",
+         capacity=10, equipment=["video", "whiteboard"]),
+    dict(id="gale", name="Gale", site="London", floor="4", tz="Europe/London", capacity=20,
+         equipment=["screen", "video"], max_minutes=480),
+    dict(id="harbour", name="Harbour", site="London", floor="4", tz="Europe/London",
+         capacity=4, grace_minutes=None),
 ]
 DEMO_ORGANISER = ("demo", "demo@example.com")
 BUSY = [("atlas", time(10, 0), 60, "Sprint planning"), ("boreal", time(9, 0), 90, "Design review"),
@@ -39,10 +39,11 @@ BUSY = [("atlas", time(10, 0), 60, "Sprint planning"), ("boreal", time(9, 0), 90
 @app.demo
 def demo_data(ctx: Ctx) -> None:
     """Rooms, and a few bookings by demo@example.com on the next two working days."""
-    for r in ROOMS:
+    rooms = [RoomIn.model_validate(r) for r in ROOMS]
+    for r in rooms:
         if store.find_room(ctx.tables, r.id or "") is None:
             store.put_room(ctx.tables, room_item(r, r.id or ""))
-    rooms = {r.id: r for r in ROOMS}
+    by_id = {r.id: r for r in rooms}
     day = ctx.now().date()
     done = 0
     while done < 2:
@@ -51,7 +52,7 @@ def demo_data(ctx: Ctx) -> None:
             continue
         done += 1
         for room_id, at, minutes, title in BUSY:
-            r = rooms[room_id]
+            r = by_id[room_id]
             start = datetime.combine(day, at, tzinfo=ZoneInfo(r.tz)).astimezone(UTC)
             end = start + timedelta(minutes=minutes)
             code = store.new_code()

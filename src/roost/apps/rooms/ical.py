@@ -1,17 +1,20 @@
 """Calendar invitations (RFC 5545 / iTIP): the same UID for every version of a booking and a
 SEQUENCE that rises with each change, so Outlook and Google Calendar update or remove the one
-event instead of adding another."""
+event instead of adding another.
+
+icalendar is imported where a calendar is made: it costs 25-70 ms to import, which every rooms
+Lambda would otherwise pay at cold start for the few functions that send or serve one."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
-
-from icalendar import Calendar, vCalAddress
-from icalendar import Event as VEvent
+from typing import TYPE_CHECKING, Any, Literal
 
 from .rules import unstamp
+
+if TYPE_CHECKING:
+    from icalendar import Event as VEvent
 
 Method = Literal["REQUEST", "CANCEL"]
 PRODID = "-//Roost//rooms//EN"
@@ -22,6 +25,9 @@ def uid(code: str) -> str:
 
 
 def _event(b: Mapping[str, Any], now: datetime, *, cancelled: bool) -> VEvent:
+    from icalendar import Event as VEvent
+    from icalendar import vCalAddress
+
     ev = VEvent()
     ev.add("uid", uid(b["code"]))
     ev.add("sequence", int(b["sequence"]))
@@ -43,6 +49,8 @@ def _event(b: Mapping[str, Any], now: datetime, *, cancelled: bool) -> VEvent:
 
 def invitation(b: Mapping[str, Any], method: Method, now: datetime) -> bytes:
     """One booking as an iTIP message: REQUEST (new or changed) or CANCEL."""
+    from icalendar import Calendar
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -53,6 +61,8 @@ def invitation(b: Mapping[str, Any], method: Method, now: datetime) -> bytes:
 
 def feed(bookings: list[Mapping[str, Any]], now: datetime, name: str) -> bytes:
     """A subscribable calendar (no METHOD): a person's bookings."""
+    from icalendar import Calendar
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -29,8 +30,14 @@ def matches(room: Item, site: str | None, capacity: int, equipment: list[str]) -
 
 
 SUMMARY = tuple(RoomSummary.__annotations__)
-_SUMMARY_JSON = TypeAdapter(RoomSummary)
 _summaries: dict[int, tuple[Item, str]] = {}  # id(room item) -> the item, its summary JSON
+
+
+@cache
+def _summary_adapter() -> TypeAdapter[RoomSummary]:
+    """Built on first use: a TypedDict's adapter builds its schema at once, and most rooms
+    Lambdas never list vacancy."""
+    return TypeAdapter(RoomSummary)
 
 
 def _summary_json(room: Item) -> str:
@@ -41,7 +48,7 @@ def _summary_json(room: Item) -> str:
         return hit[1]
     if len(_summaries) > 4096:
         _summaries.clear()
-    out = _SUMMARY_JSON.dump_json({k: room[k] for k in SUMMARY}).decode()  # type: ignore[misc]
+    out = _summary_adapter().dump_json({k: room[k] for k in SUMMARY}).decode()  # type: ignore[misc]
     _summaries[id(room)] = (room, out)
     return out
 
