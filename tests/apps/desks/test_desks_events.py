@@ -99,7 +99,7 @@ def test_selftest_books_and_cancels(desks, monkeypatch):
 def test_selftest_key_must_be_long(monkeypatch):
     from pydantic import ValidationError
 
-    from roost.apps.desks.config import DesksSettings
+    from roost.apps.desks.config_model import DesksSettings
 
     monkeypatch.setenv("ROOST_DESKS_SELFTEST_KEY", "short")
     try:

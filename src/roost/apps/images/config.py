@@ -1,34 +1,22 @@
-"""The images settings, from the same `ROOST_*` environment (and `.env`) as the platform's.
+"""`settings()`: the images settings (`config_model.ImagesSettings`), read once per process.
 
-The app may not import the host, so it reads its own `ROOST_IMAGES_*` settings here; the
-presets (the variants every image is processed into) are settings too, as JSON."""
+The class is imported on the first call, not with the app: pydantic-settings takes 30-60 ms to
+import, which every images Lambda would otherwise pay at cold start, reading a setting or not."""
 
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from .models import DEFAULT_PRESETS, Preset
-
-MB = 1_000_000
-
-
-class ImagesSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ROOST_IMAGES_", env_file=".env",
-                                      env_file_encoding="utf-8", extra="ignore")
-
-    max_bytes: int = Field(10 * MB, gt=0, description="larger uploads get 413 (while streaming)")
-    max_pixels: int = Field(50_000_000, gt=0, description="width x height, read from the header")
-    retention_days: int = Field(7, ge=1, le=365, description="raw, variants and metadata")
-    presets: list[Preset] = Field(default_factory=lambda: list(DEFAULT_PRESETS),
-                                  description="the variants, as JSON")
+if TYPE_CHECKING:
+    from .config_model import ImagesSettings
 
 
 @cache
 def settings() -> ImagesSettings:
     """Read once per process; tests call `settings.cache_clear()` after changing the env."""
+    from .config_model import ImagesSettings
+
     return ImagesSettings()
 
 
