@@ -17,9 +17,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
-
-from argon2 import PasswordHasher
+from typing import TYPE_CHECKING, Any
 
 from roost.cloud.clock import Clock
 from roost.cloud.errors import Conflict, Invalid, NotFound, TransactionCanceled, Unauthorized
@@ -35,6 +33,9 @@ from .identity_sessions import Sessions
 from .identity_tables import CODES, REVOKED, TABLES, USERS
 from .identity_tokens import AccessTokens, Tokens, derive_key, invalid, one_time_code
 from .identity_users import TRANSACT_RETRIES, Directory, User, acting_as
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 __all__ = ["CODE_EVENT", "SIGNUP_EVENT", "TABLES", "Limit", "Limits", "LocalIdentity", "Tokens",
            "User"]

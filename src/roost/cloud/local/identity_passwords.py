@@ -1,14 +1,16 @@
 """Password policy and hashing (argon2id). The policy is NIST 800-63B's: length over
-composition rules, and no password an attacker tries first."""
+composition rules, and no password an attacker tries first. argon2 is imported by the first
+hash or check, not with the identity (a Lambda's cold start)."""
 
 from __future__ import annotations
 
 from contextlib import suppress
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TYPE_CHECKING
 
 from roost.cloud.errors import Invalid
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256  # argon2 takes any length; the cap bounds the work one request can cause
@@ -54,8 +56,16 @@ class Passwords:
     time as one for a real user (no account discovery by timing)."""
 
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
-        self.hasher = hasher or PasswordHasher()  # RFC 9106 low-memory profile
+        self._hasher = hasher
         self._dummy: str | None = None
+
+    @property
+    def hasher(self) -> PasswordHasher:
+        if self._hasher is None:
+            from argon2 import PasswordHasher
+
+            self._hasher = PasswordHasher()  # RFC 9106 low-memory profile
+        return self._hasher
 
     def hash(self, password: str) -> str:
         return self.hasher.hash(password)
@@ -63,6 +73,8 @@ class Passwords:
     def verify(self, stored: str | None, password: str) -> tuple[bool, str | None]:
         """(matches, a fresh hash when the stored one uses old parameters). With no stored
         hash, checks against the dummy and answers False."""
+        from argon2.exceptions import InvalidHashError, VerificationError
+
         if stored is None:
             if self._dummy is None:
                 self._dummy = self.hasher.hash("roost-dummy-password")

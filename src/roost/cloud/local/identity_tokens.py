@@ -3,6 +3,9 @@
 Access tokens are HS256 JWTs checked with an explicit algorithm list (so "alg: none" and
 algorithm swaps fail) and against the Clock rather than the wall clock, so tests can expire them.
 Refresh tokens are "<family>.<secret>": only a hash of the secret is stored.
+
+PyJWT is imported where a token is made or checked: with cryptography installed it takes
+25-50 ms to import, which a Lambda's cold start should pay only when a token is seen.
 """
 
 from __future__ import annotations
@@ -14,8 +17,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-import jwt
 
 from roost.cloud.errors import Unauthorized
 
@@ -65,6 +66,8 @@ class AccessTokens:
         iat = int(now.timestamp())
         claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": user_id, "email": email, "jti": jti,
                   "iat": iat, "exp": iat + self.ttl}
+        import jwt
+
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
     def verify(self, token: object, *, now: datetime, allow_expired: bool = False
@@ -72,6 +75,8 @@ class AccessTokens:
         """The claims of a genuine token; `Unauthorized` (token_invalid / token_expired)."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
             raise invalid()
+        import jwt
+
         try:
             claims = jwt.decode(
                 token, self._key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
