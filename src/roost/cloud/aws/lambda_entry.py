@@ -15,6 +15,11 @@
   queue of every handler subscribed to its type, then removed from the outbox.
 
 Pages (HTML) are served by `roost serve`; on AWS the routes are the API.
+
+Cold start: a Lambda imports this module and its function's app, whose modules declare every
+function of the app. Importing them is kept cheap: heavy libraries are imported by the functions
+that use them, and pydantic models are built on first use (`deferred_model_builds`), so a function
+pays for its own few models' validators, not for its app's dozens (bench/coldstart.py).
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ import base64
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -46,11 +54,34 @@ _HIDDEN_HEADERS = {"authorization", "cookie"}
 _runtime: AwsRuntime | None = None
 
 
+@contextmanager
+def deferred_model_builds() -> Iterator[None]:
+    """Pydantic models defined inside build their validator and serializer on first use
+    (pydantic's `defer_build`), not at class creation. Building schemas is most of the cost of
+    importing an app's models, and one function uses only a few of them: the others are never
+    built in its container. Models take the setting from `BaseModel.model_config` when they are
+    defined, so it is switched on only while the Lambda imports its app, and models defined
+    elsewhere (a host's, a test's) are left as they are. Behaviour is the same; only the moment
+    of the build moves (tests/aws/test_coldstart.py)."""
+    config = BaseModel.model_config
+    before = config.get("defer_build")
+    config["defer_build"] = True
+    try:
+        yield
+    finally:
+        if before is None:
+            config.pop("defer_build", None)
+        else:
+            config["defer_build"] = before
+
+
 def runtime() -> AwsRuntime:
-    """The container's runtime, built on first use and kept while the container lives."""
+    """The container's runtime, built on first use and kept while the container lives: the
+    function's app imported (its models deferred) and the adapters made."""
     global _runtime
     if _runtime is None:
-        _runtime = aws_runtime()
+        with deferred_model_builds():
+            _runtime = aws_runtime()
     return _runtime
 
 
@@ -73,6 +104,37 @@ def _validation(errors: list[Any], where: str) -> dict[str, Any]:
     detail = "; ".join(f"{'.'.join(str(x) for x in f['loc'][1:]) or where}: {f['msg']}"
                        for f in fields[:5]) or "the request is not valid"
     return _problem(422, Invalid(detail, code="validation_failed", errors=fields).problem())
+
+
+@dataclass(frozen=True)
+class Validators:
+    """A function's request and response adapters (its query model validates itself)."""
+
+    body: TypeAdapter[Any] | None  # None: no body, or raw `bytes`
+    path: Mapping[str, TypeAdapter[Any]]
+    response: TypeAdapter[Any] | None
+
+
+def validators(fn: Function) -> Validators:
+    """`fn`'s adapters, each built once per container (see `type_adapter`)."""
+    return Validators(
+        body=None if fn.body_model in (None, bytes) else type_adapter(fn.body_model),
+        path={name: type_adapter(typ) for name, typ in fn.path_params.items()},
+        response=None if fn.response_model is None else type_adapter(fn.response_model))
+
+
+@cache
+def _cached_adapter(typ: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(typ)
+
+
+def type_adapter(typ: Any) -> TypeAdapter[Any]:
+    """The TypeAdapter of `typ`, kept for the container's life: making one builds a core schema
+    (for a deferred model, the model's own), which no request should pay twice."""
+    try:
+        return _cached_adapter(typ)
+    except TypeError:  # an unhashable annotation
+        return TypeAdapter(typ)
 
 
 class _BadInput(Exception):
@@ -106,10 +168,11 @@ def _body(fn: Function, event: Mapping[str, Any]) -> Any:
     limit = min(fn.body_limit() or MAX_BODY, MAX_BODY)
     if len(data) > limit:
         raise TooLarge(f"the upload is larger than {limit} bytes", max_bytes=limit)
-    if fn.body_model is bytes:
+    adapter = validators(fn).body
+    if adapter is None:  # `body: bytes`
         return data
     try:
-        return TypeAdapter(fn.body_model).validate_json(data or b"null")
+        return adapter.validate_json(data or b"null")
     except ValidationError as exc:
         raise _BadInput(_validation(exc.errors(), "body")) from None
 
@@ -117,9 +180,9 @@ def _body(fn: Function, event: Mapping[str, Any]) -> Any:
 def _arguments(fn: Function, event: Mapping[str, Any]) -> dict[str, Any]:
     args: dict[str, Any] = {}
     path = event.get("pathParameters") or {}
-    for name, typ in fn.path_params.items():
+    for name, adapter in validators(fn).path.items():
         try:
-            args[name] = TypeAdapter(typ).validate_python(path.get(name))
+            args[name] = adapter.validate_python(path.get(name))
         except ValidationError as exc:
             errors = [{**e, "loc": (name, *e.get("loc", ()))} for e in exc.errors()]
             raise _BadInput(_validation(errors, "path")) from None
@@ -162,8 +225,9 @@ def _answer(fn: Function, result: Any) -> dict[str, Any]:
         out["headers"].setdefault("content-type", "application/json")
         out["body"] = body.decode()
         return out
-    if fn.response_model is not None and body is not None:
-        content = TypeAdapter(fn.response_model).dump_python(body, mode="json")
+    adapter = validators(fn).response
+    if adapter is not None:
+        content = adapter.dump_python(body, mode="json")
     elif isinstance(body, BaseModel):
         content = body.model_dump(mode="json")
     else:
