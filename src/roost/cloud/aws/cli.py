@@ -58,18 +58,26 @@ def package(
     arch: Annotated[str, typer.Option(help="arm64 or x86_64")] = "arm64",
     python: Annotated[str, typer.Option(help="Lambda's Python version")] = "3.13",
     deps: Annotated[bool, typer.Option(help="include the dependencies")] = True,
+    bytecode: Annotated[bool, typer.Option(
+        help="precompile for Lambda's Python (needs that Python here, e.g. python3.13)")] = True,
 ) -> None:
     """Build the Lambda code package the template points to (CodeUri)."""
-    from roost.cloud.aws.package import PackageError, build_package
+    from roost.cloud.aws.package import PackageError, build_package, bytecode_python
 
     try:
-        built = build_package(out, arch=arch, python=python, deps=deps)
+        built = build_package(out, arch=arch, python=python, deps=deps, bytecode=bytecode)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     except PackageError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"wrote {built} ({built.stat().st_size // 1024} KiB)", err=True)
+    compiled = bytecode_python(built)
+    typer.echo(f"wrote {built} ({built.stat().st_size // 1024} KiB, "
+               f"{'bytecode for Python ' + compiled if compiled else 'no bytecode'})", err=True)
+    if bytecode and compiled is None:
+        typer.echo(f"warning: no Python {python} here to precompile with: every cold start "
+                   "will compile what it imports (over a second). Install it (python"
+                   f"{python} on the PATH) or build on it.", err=True)
 
 
 @app.command()
