@@ -99,7 +99,7 @@ def _work(method: str, files: list[Path], out: Path) -> int:
     from roost.cloud.local.file_blobs import FileBlobs
 
     if method == "all-presets":
-        from roost.apps.images.models import DEFAULT_PRESETS
+        from roost.apps.images.config_model import DEFAULT_PRESETS
 
         presets = list(DEFAULT_PRESETS)
     else:

@@ -9,9 +9,15 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .models import DEFAULT_PRESETS, Preset
+from .models import Preset
 
 MB = 1_000_000
+DEFAULT_PRESETS: tuple[Preset, ...] = (  # here, not in models: made when settings are read
+    Preset(name="thumbnail", width=400, height=400, mode="fit", quality=80),
+    Preset(name="square", width=200, height=200, mode="fill", smart=True, quality=80),
+    Preset(name="medium", width=1200, height=1200, mode="fit", quality=82),
+    Preset(name="webp", width=1200, height=1200, mode="fit", format="webp", quality=80),
+)
 
 
 class ImagesSettings(BaseSettings):

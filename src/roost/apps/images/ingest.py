@@ -8,9 +8,6 @@ removes (a blob under `images/<id>/` with no metadata item, over an hour old).""
 
 from __future__ import annotations
 
-from email.parser import BytesParser
-from email.policy import HTTP
-
 from roost.cloud.errors import Invalid
 from roost.cloud.functions import Ctx
 
@@ -24,6 +21,9 @@ def from_request(body: bytes, content_type: str | None) -> bytes:
     """The image in a request: the raw body, or the first file part of a multipart form."""
     if not (content_type or "").lower().startswith("multipart/form-data"):
         return body
+    from email.parser import BytesParser  # with its policy, a few ms: multipart uploads only
+    from email.policy import HTTP
+
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     message = BytesParser(policy=HTTP).parsebytes(head + body)
     if not message.is_multipart():

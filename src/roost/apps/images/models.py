@@ -42,14 +42,6 @@ class Preset(BaseModel):
         return "jpg" if self.format == "jpeg" else self.format
 
 
-DEFAULT_PRESETS: tuple[Preset, ...] = (
-    Preset(name="thumbnail", width=400, height=400, mode="fit", quality=80),
-    Preset(name="square", width=200, height=200, mode="fill", smart=True, quality=80),
-    Preset(name="medium", width=1200, height=1200, mode="fit", quality=82),
-    Preset(name="webp", width=1200, height=1200, mode="fit", format="webp", quality=80),
-)
-
-
 class RenderQuery(BaseModel):
     """An on-demand variant, as imgproxy/Thumbor URLs ask for one: the preset's fields."""
 

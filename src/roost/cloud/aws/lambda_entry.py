@@ -33,7 +33,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from http.cookies import SimpleCookie
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -198,6 +197,8 @@ def _arguments(fn: Function, event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _set_cookie(c: Cookie, secure: bool) -> str:
+    from http.cookies import SimpleCookie  # only the sign-in routes set cookies
+
     jar: SimpleCookie = SimpleCookie()
     jar[c.name] = c.value
     morsel = jar[c.name]

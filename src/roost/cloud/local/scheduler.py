@@ -3,7 +3,9 @@
 A firing is not a call: it is an outbox event `schedule.<name>` written in the same transaction
 as the claim of that firing, so the handler subscribed to it gets the dispatcher's retries and
 dead letters, and two schedulers racing for the same firing cannot both win (the claim is a
-conditional put). Only the `Tables` port is used, so any Table adapter will do.
+conditional put). Only the `Tables` port is used, so any Table adapter will do. croniter is
+imported where an expression is stepped, not with the module: the admin Lambda imports this
+module for a table name.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from croniter import CroniterBadDateError, CroniterError, croniter
 
 from roost.cloud.clock import Clock
 from roost.cloud.errors import Conflict, Invalid, TransactionCanceled
@@ -54,6 +54,8 @@ class Schedule:
 
     def latest_fire(self, now: datetime) -> datetime | None:
         """The most recent firing time at or before `now` (UTC), None if there never was one."""
+        from croniter import CroniterBadDateError, croniter
+
         local = now.astimezone(ZoneInfo(self.tz)) + timedelta(microseconds=1)
         try:
             fire: datetime = croniter(self.cron, local).get_prev(datetime)
@@ -64,6 +66,8 @@ class Schedule:
 
     def next_fire(self, now: datetime) -> datetime | None:
         """The first firing time after `now` (UTC), None if there is none any more."""
+        from croniter import CroniterBadDateError, croniter
+
         try:
             fire: datetime = croniter(self.cron, now.astimezone(ZoneInfo(self.tz))).get_next(
                 datetime)
@@ -85,6 +89,8 @@ def parse_schedule(name: str, cron: str, tz: str, added_at: datetime) -> Schedul
     if not isinstance(cron, str):
         raise Invalid(f"schedule {name!r}: the cron expression must be text",
                       code="invalid_cron")
+    from croniter import CroniterBadDateError, CroniterError, croniter
+
     try:
         croniter(cron, added_at.astimezone(zone)).get_next(datetime)
     except CroniterBadDateError as exc:
