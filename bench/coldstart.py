@@ -10,12 +10,15 @@ deferred) and the adapters made. The columns:
 
 - **over boto3**: the entry and the app imported as the Lambda imports it — the goal's figure;
 - **+ runtime built**: `lambda_entry.runtime()` from the template's variables;
-- **+ first request, median / slowest**: per function, the runtime and the pydantic validators
-  its first request builds (its body, query, path and response types and the models in them);
-  the median over the app's Lambda functions and the slowest (`--per-function` lists each).
+- **+ first call, median / slowest**: per function, the runtime and what its first call adds
+  before the function's own code runs: a route's pydantic validators (its body, query, path
+  and response types and the models in them) and, unless it is public, PyJWT to check the
+  caller's token; a handler's or schedule's Powertools batch processor. The median over the
+  app's Lambda functions and the slowest (`--per-function` lists each).
 
 A second table: the libraries functions import when they need them, and what each adds to the
-first call of a function that does (a mail handler, an upload, a signed-in request, ...).
+first call of a function that does (a mail handler, an upload, a signed-in request, ...). The
+first-call columns include PyJWT and Powertools, not the others (they depend on what the call does).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ BASE = "import boto3"
 ENTRY = "import roost.cloud.aws.lambda_entry as entry"
 IMPORT = "with entry.deferred_model_builds(): import {module}"
 RUNTIME = "rt = entry.runtime()"
-FIRST_REQUEST = """
+FIRST_CALL = """
 import inspect, typing
 from pydantic import BaseModel
 def models(tp, seen):
@@ -48,12 +51,17 @@ def models(tp, seen):
         models(arg, seen)
     return seen
 fn = rt.function({name!r})
-v = entry.validators(fn)
-for adapter in (v.body, v.response, *v.path.values()):
-    if adapter is not None:
-        adapter.rebuild()
-for model in models(tuple[fn.body_model, fn.query_model, fn.response_model], set()):
-    model.model_rebuild()
+if fn.kind == "route":
+    v = entry.validators(fn)
+    for adapter in (v.body, v.response, *v.path.values()):
+        if adapter is not None:
+            adapter.rebuild()
+    for model in models(tuple[fn.body_model, fn.query_model, fn.response_model], set()):
+        model.model_rebuild()
+    if "public" not in fn.roles:
+        import jwt  # the caller's token is checked
+else:  # what handle_sqs imports for its first batch
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
 """
 MODULES = ["roost.apps.desks", "roost.apps.images", "roost.apps.rooms", "roost.host.auth",
            "roost.host.admin"]
@@ -103,7 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--function-runs", type=int, default=3,
-                        help="fresh interpreters per function for the first-request columns")
+                        help="fresh interpreters per function for the first-call columns")
     parser.add_argument("--per-function", action="store_true", help="list every function")
     args = parser.parse_args()
     functions = _lambda_functions()
@@ -112,7 +120,7 @@ def main() -> None:
     for m in MODULES:
         cases[m] = (f"{BASE}\n{ENTRY}\n{IMPORT.format(module=m)}", _env(m))
     built = {m: (f"{BASE}\n{ENTRY}\n{RUNTIME}", _env(m)) for m in MODULES}
-    first = {(m, name): (f"{BASE}\n{ENTRY}\n{RUNTIME}\n{FIRST_REQUEST.format(name=name)}",
+    first = {(m, name): (f"{BASE}\n{ENTRY}\n{RUNTIME}\n{FIRST_CALL.format(name=name)}",
                          _env(m)) for m in MODULES for name in functions[m]}
     libs = {label: (f"{BASE}\n{ENTRY}\nimport {mod}", env0)
             for label, (mod, _) in LIBRARIES.items()}
@@ -144,13 +152,13 @@ def main() -> None:
     print(f"Lambda cold start over `import boto3` (median of {args.runs} fresh interpreters, "
           f"{args.function_runs} per function, interleaved; Python {sys.version.split()[0]})")
     print(table(rows, ["module(s)", "ms", "over boto3 ms", "+ runtime built ms",
-                       "+ first request: median", "slowest", "goal <100"]))
+                       "+ first call: median", "slowest", "goal <100"]))
     print("\nLibraries imported on first use, over the entry alone (median of "
           f"{args.runs}):")
     print(table([[label, f"{ms(('lib', label), 'entry only'):+.0f}", LIBRARIES[label][1]]
                  for label in LIBRARIES], ["library", "ms", "paid by the first call of"]))
     if args.per_function:
-        print("\nPer function, + first request over boto3:")
+        print("\nPer function, + first call over boto3:")
         print(table([[f, f"{ms((m, f)):+.0f}"] for m in MODULES for f in functions[m]],
                     ["function", "ms"]))
 
