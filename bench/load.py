@@ -66,19 +66,19 @@ Action = Callable[[httpx.AsyncClient], Awaitable[tuple[str, int]]]
 
 
 def prepare(data_dir: Path) -> dict[str, Any]:
-    """Tokens and password accounts, made in-process on the data dir before the server starts."""
+    """Sessions (access and refresh tokens) and password accounts, made in-process on the data
+    dir before the server starts."""
     from roost.cloud.events import OUTBOX
     from roost.cloud.local.identity import SIGNUP_EVENT
     from roost.host.bootstrap import bootstrap
     from roost.host.settings import Settings
-    from support.tokens import access_token
 
     settings = Settings(data_dir=data_dir, secret=SECRET, admin_emails=[ADMIN],
                         run_worker=False)
     with bootstrap(settings) as rt:
-        users = [access_token(rt.identity, f"user{i}@example.com", client=f"minter-{i}")
+        users = [_session(rt.identity, f"user{i}@example.com", client=f"minter-{i}")
                  for i in range(USERS)]
-        admin = access_token(rt.identity, ADMIN, client="minter-admin")
+        admin = _session(rt.identity, ADMIN, client="minter-admin")
         for i in range(PASSWORD_USERS):
             who = f"pw{i}@example.com"
             rt.identity.sign_up(who, PASSWORD, client=f"minter-pw{i}")
@@ -87,6 +87,18 @@ def prepare(data_dir: Path) -> dict[str, Any]:
             rt.identity.confirm_sign_up(who, rt.identity.code_for(data["code_id"], who),
                                         client=f"minter-pw{i}")
     return {"users": users, "admin": admin}
+
+
+def _session(identity: Any, email: str, *, client: str) -> tuple[str, str]:
+    """(access token, refresh token) of a code sign-in, reading the code the mail would send."""
+    from roost.cloud.events import OUTBOX
+
+    identity.request_code(email, client=client)
+    data = [i["data"] for i in identity.tables.table(OUTBOX.name).query("pending").items
+            if i["type"] == "auth.code_requested" and i["data"]["email"] == email][-1]
+    tokens = identity.verify_code(email, identity.code_for(data["code_id"], email),
+                                  client=client)
+    return tokens.access_token, tokens.refresh_token
 
 
 @dataclass
@@ -163,12 +175,21 @@ def _png() -> bytes:
 
 class Traffic:
     """The mix: a weighted choice per request, with the state writes need (free slots, the
-    bookings there are to cancel). Seeded, so two runs send the same requests."""
+    bookings there are to cancel). Seeded, so two runs send the same requests. Every
+    `REFRESH_EVERY` seconds the clients refresh their sessions, as real ones do: access tokens
+    live 15 minutes, and a soak with stale tokens measures nothing but 401s."""
+
+    REFRESH_EVERY = 600.0
 
     def __init__(self, base_url: str, tokens: dict[str, Any], seed: int = 8) -> None:
         self.base_url = base_url
-        self.users = [{"Authorization": f"Bearer {t}"} for t in tokens["users"]]
-        self.admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        self.users = [{"Authorization": f"Bearer {a}"} for a, _ in tokens["users"]]
+        self.admin = {"Authorization": f"Bearer {tokens['admin'][0]}"}
+        self.sessions = [(h, r) for h, (_, r) in zip([*self.users, self.admin],
+                                                     [*tokens["users"], tokens["admin"]],
+                                                     strict=True)]
+        self.refreshed = time.perf_counter()
+        self.refreshing = False
         self.rng = random.Random(seed)
         self.png = _png()
         self.slots = self._slots(date.today() + timedelta(days=7))
@@ -190,17 +211,39 @@ class Traffic:
 
     @staticmethod
     def _slots(start: date) -> Iterator[tuple[str, str, date, int]]:
-        """Free half-hours, weekday after weekday without end: an hour's soak books ~30,000,
-        and a finite list would run dry (StopIteration inside a coroutine ends the run)."""
-        for day in (start + timedelta(days=i) for i in itertools.count()):
-            if day.weekday() < 5:
-                yield from ((room, tz, day, s) for s in range(16) for room, tz in ROOMS)
+        """Half-hours from 09:00 on the weekdays of 80 days (inside the rooms' 90-day booking
+        window), again and again: an hour's soak tries ~30,000 bookings, more than there are
+        slots, so after the first pass only the slots cancellations freed are booked and the
+        rest are 409s (a full calendar), not 422s past the window nor the end of the run
+        (StopIteration inside a coroutine)."""
+        days = [start + timedelta(days=i) for i in range(80)]
+        return itertools.cycle([(room, tz, d, s) for d in days if d.weekday() < 5
+                                for s in range(16) for room, tz in ROOMS])
 
     def pick(self) -> Action:
+        if not self.refreshing and time.perf_counter() - self.refreshed > self.REFRESH_EVERY:
+            self.refreshing = True
+            return self.refresh
         return self.rng.choices([a for _, a in self.actions], self.weights)[0]
 
     def user(self) -> dict[str, str]:
         return self.rng.choice(self.users)
+
+    async def refresh(self, c: httpx.AsyncClient) -> tuple[str, int]:
+        """New tokens for every client (each refresh token works once); the worst status."""
+        worst = 200
+        try:
+            for i, (headers, token) in enumerate(self.sessions):
+                r = await c.post("/auth/refresh", json={"refresh_token": token})
+                worst = max(worst, r.status_code)
+                if r.status_code == 200:
+                    body = r.json()
+                    headers["Authorization"] = f"Bearer {body['access_token']}"
+                    self.sessions[i] = (headers, body["refresh_token"])
+        finally:
+            self.refreshed = time.perf_counter()
+            self.refreshing = False
+        return "POST /auth/refresh (all clients)", worst
 
     async def health(self, c: httpx.AsyncClient) -> tuple[str, int]:
         return "GET /health", (await c.get("/health")).status_code
@@ -415,6 +458,7 @@ def soak(server: Server, traffic: Traffic, args: argparse.Namespace) -> None:
     per_k = grown / max(1, (end[1] - warm[1]) / 1000)
     print(f"\nsoak: {results.count} requests in {results.seconds:.0f} s "
           f"({results.count / results.seconds:,.0f} req/s), errors {sum(results.errors.values())}")
+    print(table(rows(results, percentile(results.latencies["GET /health"], 50)), HEADER))
     print(f"RSS after warm-up ({warm[0]:.0f} s) {warm[2] / 1024:.1f} MiB -> end "
           f"{end[2] / 1024:.1f} MiB: {grown:+.1f} MiB ({per_k:+.3f} MiB per 1,000 requests)")
     every = 300.0 if args.soak >= 1200 else max(10.0, args.soak / 6)
