@@ -16,6 +16,9 @@ deferred) and the adapters made. The columns:
   caller's token; a handler's or schedule's Powertools batch processor. The median over the
   app's Lambda functions and the slowest (`--per-function` lists each).
 
+The web pages' Lambda (`roost.host.aws_web`: the host's FastAPI app with every app, behind
+Mangum) is one more line: its import, and its handler built as its first request builds it.
+
 A second table: the libraries functions import when they need them, and what each adds to the
 first call of a function that does (a mail handler, an upload, a signed-in request, ...). The
 first-call columns include PyJWT and Powertools, not the others (they depend on what the call does).
@@ -62,6 +65,13 @@ if fn.kind == "route":
         import jwt  # the caller's token is checked
 else:  # what handle_sqs imports for its first batch
     from aws_lambda_powertools.utilities.batch import BatchProcessor
+"""
+WEB = "web pages (aws_web)"
+WEB_IMPORT = "import roost.host.aws_web as web"
+WEB_BUILT = """
+from roost.cloud.aws.runtime import aws_runtime
+from roost.host.bootstrap import installed_apps
+web.make_handler(aws_runtime(apps=installed_apps(None)))  # what web.handler does first
 """
 MODULES = ["roost.apps.desks", "roost.apps.images", "roost.apps.rooms", "roost.host.auth",
            "roost.host.admin"]
@@ -119,7 +129,9 @@ def main() -> None:
     cases = {"boto3 alone": (BASE, env0), "entry only": (f"{BASE}\n{ENTRY}", env0)}
     for m in MODULES:
         cases[m] = (f"{BASE}\n{ENTRY}\n{IMPORT.format(module=m)}", _env(m))
+    cases[WEB] = (f"{BASE}\n{WEB_IMPORT}", env0)
     built = {m: (f"{BASE}\n{ENTRY}\n{RUNTIME}", _env(m)) for m in MODULES}
+    built[WEB] = (f"{BASE}\n{WEB_IMPORT}\n{WEB_BUILT}", env0)
     first = {(m, name): (f"{BASE}\n{ENTRY}\n{RUNTIME}\n{FIRST_CALL.format(name=name)}",
                          _env(m)) for m in MODULES for name in functions[m]}
     libs = {label: (f"{BASE}\n{ENTRY}\nimport {mod}", env0)
@@ -145,6 +157,8 @@ def main() -> None:
             row += [f"{ms(('built', name)):+.0f}",
                     f"{statistics.median(t for t, _ in firsts):+.0f}",
                     f"{firsts[-1][0]:+.0f} ({firsts[-1][1].split('.', 1)[1]})"]
+        elif name == WEB:
+            row += [f"{ms(('built', name)):+.0f}", "", ""]
         else:
             row += ["", "", ""]
         row.append("" if name == "boto3 alone" else ("ok" if over < 100 else "OVER 100 ms"))
