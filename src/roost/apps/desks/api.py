@@ -7,7 +7,6 @@ and view for anyone in their offices and search people; system admins (`roost:ad
 from __future__ import annotations
 
 import hmac
-import tomllib
 from datetime import date, timedelta
 from typing import Any
 
@@ -428,6 +427,8 @@ def import_offices(ctx: Ctx, body: bytes) -> OfficeImport:
     """Create or change offices from a TOML file: `[[office]]` tables with id, name, tz,
     desk_quota, parking_quota and floors. All entries are checked before any is written."""
     writable()
+    import tomllib  # here: its parser compiles regexes at import, and one route reads TOML
+
     try:
         data = tomllib.loads(body.decode("utf-8"))
         entries = [OfficeIn(**o) for o in data.get("office", [])]
