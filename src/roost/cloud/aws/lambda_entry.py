@@ -14,7 +14,8 @@
 - `outbox(event, context)`: the outbox table's DynamoDB stream: each new event is sent to the
   queue of every handler subscribed to its type, then removed from the outbox.
 
-Pages (HTML) are served by `roost serve`; on AWS the routes are the API.
+Pages (HTML) are not served here: on AWS they are one Lambda of their own, the host's app on
+the API's default route (`roost.host.aws_web`).
 
 Cold start: a Lambda imports this module and its function's app, whose modules declare every
 function of the app. Importing them is kept cheap: heavy libraries are imported by the functions
