@@ -92,6 +92,23 @@ def _role(stmts: list[dict[str, Any]], name: dict[str, Any]) -> dict[str, Any]:
             "Version": "2012-10-17", "Statement": [*stmts, logs]}}]}}
 
 
+def _lambda(key: str, name: dict[str, Any], handler: str, stmts: list[dict[str, Any]],
+            **properties: Any) -> dict[str, Any]:
+    """A function with a role of its own (`stmts`, and writing to its own logs) and its log
+    group (kept 30 days; made first, so Lambda never creates one that is kept forever):
+    `Fn<key>`, `Role<key>`, `Logs<key>`."""
+    role, logs = f"Role{key}", f"Logs{key}"
+    return {
+        role: _role(stmts, name),
+        logs: {"Type": "AWS::Logs::LogGroup", "Properties": {
+            "LogGroupName": {"Fn::Sub": ["/aws/lambda/${Name}", {"Name": name}]},
+            "RetentionInDays": 30}},
+        f"Fn{key}": {"Type": "AWS::Serverless::Function", "DependsOn": [logs], "Properties": {
+            "FunctionName": name, "Handler": handler, "Role": {"Fn::GetAtt": [role, "Arn"]},
+            **properties}},
+    }
+
+
 def _alarm(description: str, namespace: str, metric: str, dimension: dict[str, Any],
            threshold: int = 1) -> dict[str, Any]:
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": {
@@ -163,8 +180,7 @@ def build_template(
     queues: dict[str, str] = {}
     for fn in registry.functions():
         if fn.kind not in ("route", "handler", "schedule"):
-            continue  # pages are served by `roost serve`; demos run locally
-        fid = logical_id("Fn", fn.name)
+            continue  # pages are the web Lambda's (`_web`); demos run locally
         name = _function_name(fn)
         queue = None
         events: dict[str, Any] = {}
@@ -193,19 +209,12 @@ def build_template(
                 "FunctionResponseTypes": ["ReportBatchItemFailures"]}}
             if fn.kind == "schedule" and fn.cron:
                 resources.update(_schedule(fn, queue))
-        resources[logical_id("Role", fn.name)] = _role(
-            statements(fn, specs, mail_table=specs[MAIL_SENT.name], identity_tables=identity,
-                       queue=queue), name)
-        resources[logical_id("Logs", fn.name)] = {"Type": "AWS::Logs::LogGroup", "Properties": {
-            "LogGroupName": {"Fn::Sub": ["/aws/lambda/${Name}", {"Name": name}]},
-            "RetentionInDays": 30}}
-        resources[fid] = {"Type": "AWS::Serverless::Function",
-                          "DependsOn": [logical_id("Logs", fn.name)], "Properties": {
-            "FunctionName": name, "Handler": handler,
-            "Role": {"Fn::GetAtt": [logical_id("Role", fn.name), "Arn"]},
-            "Environment": {"Variables": {"ROOST_FUNCTION": fn.name,
-                                          "ROOST_APPS": _app_module(fn), **POOL_ENV}},
-            "Events": events}}
+        stmts = statements(fn, specs, mail_table=specs[MAIL_SENT.name],
+                           identity_tables=identity, queue=queue)
+        resources.update(_lambda(
+            logical_id("", fn.name), name, handler, stmts, Events=events,
+            Environment={"Variables": {"ROOST_FUNCTION": fn.name, "ROOST_APPS": _app_module(fn),
+                                       **POOL_ENV}}))
 
     resources.update(_dispatcher(registry, specs, queues))
     resources.update(_web(registry, specs, identity, memory=max(memory, 1024), timeout=timeout))
@@ -255,7 +264,8 @@ def _cognito(specs: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     lambda_config: dict[str, Any] = {}
     for hook, entry in TRIGGERS.items():
-        fid, role, logs = (logical_id(k, f"cognito_{hook}") for k in ("Fn", "Role", "Logs"))
+        key = logical_id("", f"cognito_{hook}")
+        fid = f"Fn{key}"
         name = {"Fn::Sub": f"${{AWS::StackName}}-{hook}"}
         stmts: list[dict[str, Any]] = []
         if entry == "create_auth_challenge":  # writes the code's mail event to the outbox
@@ -263,13 +273,7 @@ def _cognito(specs: Mapping[str, Any]) -> dict[str, Any]:
                           "Resource": [table_arn(specs[OUTBOX.name])],
                           "Condition": {"ForAllValues:StringEquals": {
                               "dynamodb:LeadingKeys": ["pending"]}}})
-        out[role] = _role(stmts, name)
-        out[logs] = {"Type": "AWS::Logs::LogGroup", "Properties": {
-            "LogGroupName": {"Fn::Sub": ["/aws/lambda/${Name}", {"Name": name}]},
-            "RetentionInDays": 30}}
-        out[fid] = {"Type": "AWS::Serverless::Function", "DependsOn": [logs], "Properties": {
-            "FunctionName": name, "Handler": f"{TRIGGER_MODULE}.{entry}",
-            "Role": {"Fn::GetAtt": [role, "Arn"]}}}
+        out.update(_lambda(key, name, f"{TRIGGER_MODULE}.{entry}", stmts))
         out[logical_id("Invoke", f"cognito_{hook}")] = {
             "Type": "AWS::Lambda::Permission", "Properties": {
                 "Action": "lambda:InvokeFunction", "FunctionName": {"Fn::GetAtt": [fid, "Arn"]},
@@ -343,21 +347,14 @@ def _web(registry: Registry, specs: Mapping[str, Any], identity: list[Any], *,
         statements(fn, dict(specs), mail_table=specs[MAIL_SENT.name], identity_tables=identity)
         for fn in pages])
     apps = sorted({_app_package(f) for f in registry.functions()} - set(SYSTEM_MODULES))
-    return {
-        "RoleWeb": _role(stmts, name),
-        "LogsWeb": {"Type": "AWS::Logs::LogGroup", "Properties": {
-            "LogGroupName": {"Fn::Sub": "/aws/lambda/${AWS::StackName}-web"},
-            "RetentionInDays": 30}},
-        "FnWeb": {"Type": "AWS::Serverless::Function", "DependsOn": ["LogsWeb"], "Properties": {
-            "FunctionName": name, "Handler": WEB_ENTRY, "MemorySize": memory,
-            "Timeout": timeout, "Role": {"Fn::GetAtt": ["RoleWeb", "Arn"]},
-            "Environment": {"Variables": {"ROOST_APPS": ",".join(apps), "ROOST_DEV_MODE": "false",
-                                          **POOL_ENV}},
-            # No Path and Method: the API's $default route. Pages read the session cookie
-            # themselves; the JWT authorizer (bearer header only) would refuse every browser.
-            "Events": {"Web": {"Type": "HttpApi", "Properties": {
-                "ApiId": {"Ref": "Api"}, "Auth": {"Authorizer": "NONE"}}}}}},
-    }
+    return _lambda(
+        "Web", name, WEB_ENTRY, stmts, MemorySize=memory, Timeout=timeout,
+        Environment={"Variables": {"ROOST_APPS": ",".join(apps), "ROOST_DEV_MODE": "false",
+                                   **POOL_ENV}},
+        # No Path and Method: the API's $default route. Pages read the session cookie
+        # themselves; the JWT authorizer (bearer header only) would refuse every browser.
+        Events={"Web": {"Type": "HttpApi", "Properties": {
+            "ApiId": {"Ref": "Api"}, "Auth": {"Authorizer": "NONE"}}}})
 
 
 def _schedule(fn: Function, queue: str) -> dict[str, Any]:
@@ -400,20 +397,11 @@ def _dispatcher(registry: Registry, specs: Mapping[str, Any],
                       "Resource": [{"Fn::GetAtt": [q, "Arn"]} for q in queues.values()]})
     urls = {"Fn::Sub": json.dumps({h: f"${{{q}}}" for h, q in sorted(queues.items())})}
     apps = sorted({_app_module(f) for f in registry.functions() if f.event_type})
-    return {
-        "RoleOutboxDispatcher": _role(stmts, name),
-        "LogsOutboxDispatcher": {"Type": "AWS::Logs::LogGroup", "Properties": {
-            "LogGroupName": {"Fn::Sub": "/aws/lambda/${AWS::StackName}-outbox"},
-            "RetentionInDays": 30}},
-        "FnOutboxDispatcher": {"Type": "AWS::Serverless::Function",
-                               "DependsOn": ["LogsOutboxDispatcher"], "Properties": {
-            "FunctionName": name, "Handler": f"{ENTRY}.outbox",
-            "Role": {"Fn::GetAtt": ["RoleOutboxDispatcher", "Arn"]},
-            "Environment": {"Variables": {"ROOST_QUEUE_URLS": urls,
-                                          "ROOST_APPS": ",".join(apps)}},
-            "Events": {"Outbox": {"Type": "DynamoDB", "Properties": {
-                "Stream": {"Fn::GetAtt": [table, "StreamArn"]},
-                "StartingPosition": "TRIM_HORIZON", "BatchSize": 50,
-                "MaximumRetryAttempts": 10, "BisectBatchOnFunctionError": True,
-                "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}}},
-    }
+    return _lambda(
+        "OutboxDispatcher", name, f"{ENTRY}.outbox", stmts,
+        Environment={"Variables": {"ROOST_QUEUE_URLS": urls, "ROOST_APPS": ",".join(apps)}},
+        Events={"Outbox": {"Type": "DynamoDB", "Properties": {
+            "Stream": {"Fn::GetAtt": [table, "StreamArn"]},
+            "StartingPosition": "TRIM_HORIZON", "BatchSize": 50,
+            "MaximumRetryAttempts": 10, "BisectBatchOnFunctionError": True,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"]}}})
