@@ -22,6 +22,7 @@ from roost.cloud.aws.lambda_entry import handle_outbox, handle_sqs
 from roost.cloud.aws.runtime import aws_runtime
 from roost.cloud.events import OUTBOX
 from roost.cloud.local.identity import CODE_EVENT, CODE_TRIES
+from roost.cloud.local.identity_tokens import OneTimeCodes
 from support.moto_server import REGION, bucket, client, endpoint, ses_messages
 
 SENDER = "auth@example.com"
@@ -74,7 +75,7 @@ def _create(rt, email: str, session: list[dict[str, Any]]) -> dict[str, Any]:
 def _verify(email: str, private: dict[str, str], answer: str) -> bool:
     event = _event("VerifyAuthChallengeResponse_Authentication", email,
                    {"privateChallengeParameters": private, "challengeAnswer": answer})
-    return triggers.handle_verify(event, code_for=triggers.code_deriver(SECRET.encode())
+    return triggers.handle_verify(event, codes=OneTimeCodes(SECRET.encode())
                                   )["response"]["answerCorrect"]
 
 

@@ -32,12 +32,12 @@ from datetime import datetime
 from typing import Any
 
 from roost.cloud.clock import Clock
-from roost.cloud.errors import Conflict, Invalid, NotFound, RoostError, Unauthorized, Unavailable
+from roost.cloud.errors import Conflict, NotFound, RoostError, Unauthorized, Unavailable
 from roost.cloud.identity import SYSTEM_ADMIN, SYSTEM_APP, Grant, Principal
-from roost.cloud.local.identity import CODE_TTL, wrong_code, wrong_credentials
+from roost.cloud.local.identity import CODE_TTL, not_a_code, wrong_code, wrong_credentials
 from roost.cloud.local.identity_emails import EmailRules
 from roost.cloud.local.identity_tables import CODES, EMAILS, USERS
-from roost.cloud.local.identity_tokens import Tokens, derive_key, one_time_code
+from roost.cloud.local.identity_tokens import OneTimeCodes, Tokens, six_digits
 from roost.cloud.local.identity_users import Directory
 from roost.cloud.table import Op, Put, Tables, attr
 
@@ -77,7 +77,7 @@ class CognitoIdentity(Directory):
             jwks_url=jwks_url or f"{issuer}/.well-known/jwks.json")
         self.emails = EmailRules(allowed_pattern=allowed_email_pattern)
         self.admin_emails = frozenset(self.emails.normalize(e) for e in admin_emails)
-        self._code_key = derive_key(secret, "one-time-code")
+        self.codes = OneTimeCodes(secret)
 
     def using(self, tables: Tables) -> CognitoIdentity:
         """This identity writing through one call's guarded tables (see LocalIdentity.using)."""
@@ -89,26 +89,23 @@ class CognitoIdentity(Directory):
 
     def authenticate(self, access_token: str) -> Principal:
         claims = self.tokens.verify(access_token, now=self.clock.now())
-        address = self.emails.normalize(claims["email"])
-        grants = set(self.grants_of(claims["sub"]))
-        if address in self.admin_emails:
-            grants.add(Grant(SYSTEM_APP, SYSTEM_ADMIN))
-        return Principal(user_id=claims["sub"], email=address, grants=frozenset(grants))
+        return self._principal(claims["sub"], self.emails.normalize(claims["email"]))
 
     def principal(self, user_id: str) -> Principal:
         user = self.get_user(user_id=user_id)
-        grants = set(self.grants_of(user.id))
-        if user.email in self.admin_emails:
+        return self._principal(user.id, user.email)
+
+    def _principal(self, user_id: str, address: str) -> Principal:
+        """The stored grants; a configured admin address is a system admin by its verified
+        email at each request, so nothing needs storing for it."""
+        grants = set(self.grants_of(user_id))
+        if address in self.admin_emails:
             grants.add(Grant(SYSTEM_APP, SYSTEM_ADMIN))
-        return Principal(user_id=user.id, email=user.email, grants=frozenset(grants))
+        return Principal(user_id=user_id, email=address, grants=frozenset(grants))
 
     def code_for(self, code_id: str, email: str) -> str:
         """The code the create-challenge trigger chose; the mail handler sends it."""
-        return one_time_code(self._code_key, code_id, email)
-
-    def ensure_admins(self) -> int:
-        """Admins are recognised by their verified email at each request; nothing to store."""
-        return 0
+        return self.codes(code_id, email)
 
     # ------------------------------------------------------------------ sign-in flows
 
@@ -125,9 +122,9 @@ class CognitoIdentity(Directory):
 
     def verify_code(self, email: str, code: str, *, client: str | None) -> Tokens:
         address = self.emails.admit(email)
-        digits = code.strip().replace(" ", "") if isinstance(code, str) else ""
-        if len(digits) != 6 or not digits.isdigit():
-            raise Invalid("a code is the 6 digits from the email", code="invalid_code")
+        digits = six_digits(code)
+        if digits is None:
+            raise not_a_code()
         key = {"email": address, "purpose": PURPOSE}
         item = self.tables.table(CODES.name).get(key)
         if item is None:

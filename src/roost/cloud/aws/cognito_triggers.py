@@ -18,15 +18,14 @@ sends); the Lambda entries bind them to the container's runtime.
 
 from __future__ import annotations
 
-import hmac
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from roost.cloud.events import Event, publish
 from roost.cloud.ids import new_id
 from roost.cloud.local.identity import CODE_EVENT, CODE_TRIES
-from roost.cloud.local.identity_tokens import derive_key, one_time_code
+from roost.cloud.local.identity_tokens import OneTimeCodes
 from roost.cloud.table import Tables
 
 CHALLENGE = "CUSTOM_CHALLENGE"
@@ -68,20 +67,13 @@ def handle_create(event: dict[str, Any], *, tables: Tables, now: Any) -> dict[st
     return event
 
 
-def handle_verify(event: dict[str, Any], *, code_for: Callable[[str, str], str]
-                  ) -> dict[str, Any]:
+def handle_verify(event: dict[str, Any], *, codes: OneTimeCodes) -> dict[str, Any]:
     request, response = event["request"], event.setdefault("response", {})
-    answer = str(request.get("challengeAnswer") or "").strip().replace(" ", "")
     code_id = (request.get("privateChallengeParameters") or {}).get("code_id")
     email = str(request["userAttributes"]["email"]).lower()
-    response["answerCorrect"] = bool(code_id) and len(answer) == 6 and hmac.compare_digest(
-        code_for(code_id, email), answer)
+    response["answerCorrect"] = isinstance(code_id, str) and codes.matches(
+        code_id, email, request.get("challengeAnswer"))
     return event
-
-
-def code_deriver(secret: bytes) -> Callable[[str, str], str]:
-    key = derive_key(secret, "one-time-code")
-    return lambda code_id, email: one_time_code(key, code_id, email)
 
 
 # --------------------------------------------------------------------------- Lambda entries
@@ -101,7 +93,7 @@ def create_auth_challenge(event: dict[str, Any], context: Any = None) -> dict[st
 def verify_auth_challenge(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     import os
 
-    return handle_verify(event, code_for=code_deriver(os.environ["ROOST_SECRET"].encode()))
+    return handle_verify(event, codes=OneTimeCodes(os.environ["ROOST_SECRET"].encode()))
 
 
 TRIGGERS: Mapping[str, str] = {

@@ -11,9 +11,7 @@ the deployment secret, passwords are argon2id hashes, refresh tokens are stored 
 from __future__ import annotations
 
 import copy
-import hmac
 import logging
-import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,7 +29,7 @@ from .identity_limits import Hit, Limit, Limits
 from .identity_passwords import MAX_LENGTH, Passwords, check_policy
 from .identity_sessions import Sessions
 from .identity_tables import CODES, REVOKED, TABLES, USERS
-from .identity_tokens import AccessTokens, Tokens, derive_key, invalid, one_time_code
+from .identity_tokens import AccessTokens, OneTimeCodes, Tokens, invalid, six_digits
 from .identity_users import TRANSACT_RETRIES, Directory, User, acting_as
 
 if TYPE_CHECKING:
@@ -48,12 +46,15 @@ CODE_EVENT = "auth.code_requested"  # data: {email, code_id}; its handler mails 
 SIGNUP_EVENT = "auth.signup_requested"  # data: {email, code_id}; mails the code or a notice
 SIGNIN, SIGNUP = "signin", "signup"  # the purposes a code can serve
 
-_CODE = re.compile(r"^[0-9]{6}$")
 
 
 def wrong_code() -> Unauthorized:
     return Unauthorized("that code is wrong or has expired; check it or ask for a new one",
                         code="code_invalid")
+
+
+def not_a_code() -> Invalid:
+    return Invalid("a code is the 6 digits from the email", code="invalid_code")
 
 
 def wrong_credentials() -> Unauthorized:
@@ -90,7 +91,7 @@ class LocalIdentity(Sessions, Directory):
         self.passwords = Passwords(password_hasher)
         self.access = AccessTokens(secret, ttl=access_ttl)
         self.refresh_ttl = refresh_ttl
-        self._code_key = derive_key(secret, "one-time-code")
+        self.codes = OneTimeCodes(secret)
 
     def using(self, tables: Tables) -> LocalIdentity:
         """This identity writing through `tables`: the guarded Tables of one function call, so
@@ -118,7 +119,7 @@ class LocalIdentity(Sessions, Directory):
 
     def code_for(self, code_id: str, email: str) -> str:
         """The 6 digits a code id stands for. Only the mail handler needs this."""
-        return one_time_code(self._code_key, code_id, email)
+        return self.codes(code_id, email)
 
     def _issue_code(self, address: str, purpose: str, event_type: str, now: datetime,
                     **extra: Any) -> None:
@@ -133,9 +134,9 @@ class LocalIdentity(Sessions, Directory):
     def _consume_code(self, address: str, purpose: str, code: object,
                       client: str | None) -> Item:
         """Count one try against the live code and return its item if `code` is right."""
-        if not isinstance(code, str) or not _CODE.match(code.strip().replace(" ", "")):
-            raise Invalid("a code is the 6 digits from the email", code="invalid_code")
-        code = code.strip().replace(" ", "")
+        digits = six_digits(code)
+        if digits is None:
+            raise not_a_code()
         now = self.clock.now()
         ts = int(now.timestamp())
         self._count([Hit(f"verify:client:{_client(client)}", self.limits.verify_per_client)], now)
@@ -155,7 +156,7 @@ class LocalIdentity(Sessions, Directory):
             if now_item is not None and now_item["tries"] >= CODE_TRIES:
                 raise _exhausted() from None
             raise wrong_code() from None
-        if not hmac.compare_digest(self.code_for(item["code_id"], address), code):
+        if not self.codes.matches(item["code_id"], address, digits):
             raise wrong_code()
         return item
 

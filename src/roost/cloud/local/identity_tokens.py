@@ -24,6 +24,7 @@ ISSUER = AUDIENCE = "roost"
 ALGORITHM = "HS256"
 MAX_TOKEN = 4096
 CLOCK_SKEW = 30  # seconds an `iat` may lie in the future (clocks of several hosts differ)
+_SIX_DIGITS = re.compile(r"^[0-9]{6}$")
 _FAMILY = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")  # a ULID
 
 
@@ -46,11 +47,30 @@ def derive_key(secret: bytes, purpose: str) -> bytes:
     return hmac.new(secret, f"roost/{purpose}".encode(), hashlib.sha256).digest()
 
 
-def one_time_code(key: bytes, code_id: str, email: str) -> str:
-    """The 6 digits a code id stands for at `email`: recomputed when needed, stored nowhere.
-    Local sign-in and Cognito's custom-auth triggers derive codes the same way."""
-    digest = hmac.new(key, f"{code_id}|{email}".encode(), "sha256").digest()
-    return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
+def six_digits(typed: object) -> str | None:
+    """A typed code without its spaces, or None if that is not 6 digits."""
+    if not isinstance(typed, str):
+        return None
+    digits = typed.strip().replace(" ", "")
+    return digits if _SIX_DIGITS.match(digits) else None
+
+
+class OneTimeCodes:
+    """The 6 digits a code id stands for at an address: an HMAC under the deployment secret,
+    recomputed when needed and stored nowhere. Local sign-in and Cognito's custom-auth
+    triggers make and check codes with this one class."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._key = derive_key(secret, "one-time-code")
+
+    def __call__(self, code_id: str, email: str) -> str:
+        digest = hmac.new(self._key, f"{code_id}|{email}".encode(), "sha256").digest()
+        return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
+
+    def matches(self, code_id: str, email: str, typed: object) -> bool:
+        """Whether `typed` is the code, compared in constant time."""
+        digits = six_digits(typed)
+        return digits is not None and hmac.compare_digest(self(code_id, email), digits)
 
 
 def invalid(message: str = "the token is not valid; sign in again") -> Unauthorized:
