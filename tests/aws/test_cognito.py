@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from cognito_pools import PASSWORD, cognito_env, cognito_pool, pool_user
 from cryptography.hazmat.primitives import serialization
 from lambda_events import http_event
 
@@ -28,22 +29,10 @@ from roost.cloud.aws.runtime import aws_runtime
 from roost.cloud.clock import FrozenClock
 from roost.cloud.errors import Unauthorized, Unavailable
 from roost.cloud.identity import Grant
-from support.moto_server import REGION, bucket, client, endpoint
+from support.moto_server import bucket, client
 
-PASSWORD = "Correct-horse-battery-7"
 ROOM = {"id": "atlas", "name": "Atlas", "site": "Berlin", "floor": "2", "tz": "UTC",
         "capacity": 6, "equipment": ["screen"], "opens": "08:00", "closes": "18:00"}
-
-
-def _pool() -> tuple[str, str]:
-    idp = client("cognito-idp")
-    pool = idp.create_user_pool(PoolName=f"p{uuid.uuid4().hex[:8]}",
-                                UsernameAttributes=["email"])["UserPool"]["Id"]
-    app = idp.create_user_pool_client(
-        UserPoolId=pool, ClientName="roost", GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_CUSTOM_AUTH", "ALLOW_USER_PASSWORD_AUTH",
-                           "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
-    return pool, app
 
 
 @pytest.fixture
@@ -57,11 +46,8 @@ def cognito_rt(now_clock):
     from roost.host.auth import app as auth_app
 
     rooms = pytest.importorskip("roost.apps.rooms")
-    pool, app = _pool()
     env = {"ROOST_TABLE_PREFIX": f"c{uuid.uuid4().hex[:10]}_", "ROOST_BUCKET": bucket(),
-           "ROOST_SECRET": "cognito-secret-" + "x" * 24, "AWS_REGION": REGION,
-           "ROOST_COGNITO_POOL_ID": pool, "ROOST_COGNITO_CLIENT_ID": app,
-           "ROOST_COGNITO_JWKS_URL": f"{endpoint()}/{pool}/.well-known/jwks.json",
+           "ROOST_SECRET": "cognito-secret-" + "x" * 24, **cognito_env(*cognito_pool()),
            "ROOST_ADMIN_EMAILS": "boss@example.com"}
     rt = aws_runtime(apps=[rooms.app, auth_app], env=env, clock=now_clock,
                      clients={s: client(s) for s in ("dynamodb", "s3", "sesv2", "sqs",
@@ -72,13 +58,7 @@ def cognito_rt(now_clock):
 
 
 def _user(rt, email: str) -> None:
-    """An account as an administrator makes one: verified email, permanent password."""
-    idp, pool = client("cognito-idp"), rt.resources.identity.pool_id
-    idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                          UserAttributes=[{"Name": "email", "Value": email},
-                                          {"Name": "email_verified", "Value": "true"}])
-    idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD,
-                                Permanent=True)
+    pool_user(rt.resources.identity.pool_id, email)
 
 
 def test_the_runtime_picks_cognito_when_the_template_names_a_pool(cognito_rt):
@@ -180,13 +160,8 @@ def test_every_kind_of_wrong_token_is_refused(cognito_rt, now_clock):
     assert identity.authenticate(good)
     idp = client("cognito-idp")
     # the same key signs every moto pool: a token from another pool is genuine but not ours
-    other_pool, other_app = _pool()
-    idp.admin_create_user(UserPoolId=other_pool, Username="eve@example.com",
-                          MessageAction="SUPPRESS",
-                          UserAttributes=[{"Name": "email", "Value": "eve@example.com"},
-                                          {"Name": "email_verified", "Value": "true"}])
-    idp.admin_set_user_password(UserPoolId=other_pool, Username="eve@example.com",
-                                Password=PASSWORD, Permanent=True)
+    other_pool, other_app = cognito_pool()
+    pool_user(other_pool, "eve@example.com")
     foreign = idp.initiate_auth(ClientId=other_app, AuthFlow="USER_PASSWORD_AUTH",
                                 AuthParameters={"USERNAME": "eve@example.com",
                                                 "PASSWORD": PASSWORD})["AuthenticationResult"]

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
+from cognito_pools import PASSWORD, cognito_env, cognito_pool, pool_user
 from lambda_events import http_event
 
 from roost.cloud.aws.lambda_entry import handle_http
@@ -20,37 +21,24 @@ from roost.cloud.clock import FrozenClock
 from roost.cloud.identity import Grant
 from roost.host.aws_web import make_handler
 from roost.host.bootstrap import installed_apps
-from support.moto_server import REGION, bucket, client, endpoint
+from support.moto_server import bucket, client
 
-PASSWORD = "Correct-horse-battery-7"
 HOST = "abc123.execute-api.eu-central-1.amazonaws.com"
 
 
 @pytest.fixture
 def web():
     pytest.importorskip("roost.apps.rooms")
-    idp = client("cognito-idp")
-    pool = idp.create_user_pool(PoolName=f"w{uuid.uuid4().hex[:8]}",
-                                UsernameAttributes=["email"])["UserPool"]["Id"]
-    app = idp.create_user_pool_client(
-        UserPoolId=pool, ClientName="roost", GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
-    )["UserPoolClient"]["ClientId"]
+    pool, app = cognito_pool()
     env = {"ROOST_TABLE_PREFIX": f"w{uuid.uuid4().hex[:10]}_", "ROOST_BUCKET": bucket(),
-           "ROOST_SECRET": "web-secret-" + "z" * 24, "AWS_REGION": REGION,
-           "ROOST_COGNITO_POOL_ID": pool, "ROOST_COGNITO_CLIENT_ID": app,
-           "ROOST_COGNITO_JWKS_URL": f"{endpoint()}/{pool}/.well-known/jwks.json"}
+           "ROOST_SECRET": "web-secret-" + "z" * 24, **cognito_env(pool, app)}
     rt = aws_runtime(apps=installed_apps(["rooms"]), env=env,
                      clock=FrozenClock(datetime.now(UTC).replace(microsecond=0)),
                      clients={s: client(s) for s in ("dynamodb", "s3", "sesv2", "sqs",
                                                      "cognito-idp")})
     rt.resources.tables.create_tables()
     for email in ("ana@example.com", "rita@example.com"):
-        idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": email},
-                                              {"Name": "email_verified", "Value": "true"}])
-        idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD,
-                                    Permanent=True)
+        pool_user(pool, email)
     yield rt, make_handler(rt)
     rt.resources.tables.delete_tables()
 
